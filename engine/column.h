@@ -1,0 +1,138 @@
+// Column stores one column of a table: fixed-width values in chunks of
+// kChunkRows rows, a validity bitmap per chunk when nullable, and, for string
+// columns, an append-only byte heap the values point into.
+//
+// Chunks and heap blocks are held by shared_ptr so that a snapshot can pin
+// them; a write to a chunk that is pinned copies it first (copy-on-write).
+// Move-only. Thread-compatible: the engine thread is its only writer.
+#ifndef VOXDB_ENGINE_COLUMN_H_
+#define VOXDB_ENGINE_COLUMN_H_
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "schema/schema.h"
+#include "schema/types.h"
+
+namespace vox {
+
+inline constexpr int kChunkShift = 16;
+inline constexpr uint32_t kChunkRows = 1u << kChunkShift;  // 65,536 rows
+
+// StringHeap holds a string column's bytes. A StringRef packs
+// block (24 bits) | offset in block (20 bits) | length (20 bits).
+class StringHeap {
+ public:
+  using StringRef = uint64_t;
+  static constexpr uint32_t kBlockBytes = 1u << 20;
+  static constexpr uint32_t kMaxLength = kBlockBytes - 1;
+
+  // REQUIRES: s.size() <= kMaxLength.
+  StringRef Append(std::string_view s);
+  std::string_view Get(StringRef ref) const {
+    const uint32_t len = ref & 0xfffff;
+    if (len == 0) return {};
+    const Block& b = *blocks_[ref >> 40];
+    return {b.bytes.get() + ((ref >> 20) & 0xfffff), len};
+  }
+  void MarkDead(StringRef ref) { dead_bytes_ += ref & 0xfffff; }
+
+  size_t live_bytes() const { return used_bytes_ - dead_bytes_; }
+  size_t dead_bytes() const { return dead_bytes_; }
+  size_t MemoryBytes() const;
+
+ private:
+  struct Block {
+    std::unique_ptr<char[]> bytes;
+    uint32_t size = 0;
+    uint32_t capacity = 0;
+  };
+  std::vector<std::shared_ptr<Block>> blocks_;
+  size_t used_bytes_ = 0;
+  size_t dead_bytes_ = 0;
+};
+
+class Column {
+ public:
+  explicit Column(const ColumnDef& def);
+  Column(Column&&) = default;
+  Column& operator=(Column&&) = default;
+  Column(const Column&) = delete;
+  Column& operator=(const Column&) = delete;
+
+  const ColumnDef& def() const { return *def_; }
+  ColumnType type() const { return def_->type; }
+  uint8_t width() const { return width_; }
+
+  // Makes rows [0, rows) addressable; new rows are zero and non-null.
+  void Grow(size_t rows);
+
+  // REQUIRES: sizeof(T) == width().
+  template <typename T>
+  T Get(RowId row) const {
+    VOX_DCHECK(sizeof(T) == width_);
+    T v;
+    std::memcpy(&v, chunks_[row >> kChunkShift]->data.get() + (row & (kChunkRows - 1)) * sizeof(T),
+                sizeof(T));
+    return v;
+  }
+  template <typename T>
+  void Put(RowId row, T v) {
+    VOX_DCHECK(sizeof(T) == width_);
+    std::memcpy(Writable(row)->data.get() + (row & (kChunkRows - 1)) * sizeof(T), &v, sizeof(T));
+  }
+
+  bool IsNull(RowId row) const {
+    if (!def_->nullable()) return false;
+    const uint64_t* v = chunks_[row >> kChunkShift]->validity.get();
+    const uint32_t i = row & (kChunkRows - 1);
+    return ((v[i >> 6] >> (i & 63)) & 1) == 0;
+  }
+  // REQUIRES: the column is nullable, or !null.
+  void SetNull(RowId row, bool null);
+
+  // Integer-like columns (bool, enum, int32, int64, timestamp, ref, tags)
+  // widened to int64; 0 when null.
+  int64_t GetInt(RowId row) const;
+  void PutInt(RowId row, int64_t v);
+
+  Uuid GetUuid(RowId row) const { return Get<Uuid>(row); }
+  void PutUuid(RowId row, const Uuid& u) { Put(row, u); }
+
+  // String and JSON columns.
+  std::string_view GetString(RowId row) const { return heap_->Get(Get<uint64_t>(row)); }
+  void PutString(RowId row, std::string_view s) { Put<uint64_t>(row, heap_->Append(s)); }
+  StringHeap* heap() { return heap_.get(); }
+  const StringHeap* heap() const { return heap_.get(); }
+
+  // The raw fixed-width bytes of a value (for undo and row images).
+  void CopyOut(RowId row, void* out) const;
+  void CopyIn(RowId row, const void* in);
+
+  // Direct chunk access for scans: rows [c * kChunkRows, ...) of chunk c.
+  size_t chunk_count() const { return chunks_.size(); }
+  const uint8_t* chunk_data(size_t c) const { return chunks_[c]->data.get(); }
+
+  size_t MemoryBytes() const;
+
+ private:
+  struct Chunk {
+    std::unique_ptr<uint8_t[]> data;
+    std::unique_ptr<uint64_t[]> validity;  // nullable columns only; 1 = present
+    uint32_t capacity = 0;                 // rows
+  };
+  Chunk* Writable(RowId row);
+  std::shared_ptr<Chunk> NewChunk(uint32_t capacity, const Chunk* copy_from) const;
+
+  const ColumnDef* def_;
+  uint8_t width_;
+  std::vector<std::shared_ptr<Chunk>> chunks_;
+  std::unique_ptr<StringHeap> heap_;  // string and JSON columns
+};
+
+}  // namespace vox
+
+#endif  // VOXDB_ENGINE_COLUMN_H_

@@ -1,0 +1,85 @@
+// Database owns every table of the schema and its indexes, and mints ids.
+// It is the state a transaction (Txn) changes; the platform's operations
+// (engine/ops/*.h) and queries read and write it through Txn.
+//
+// Thread-compatible: one engine thread owns it (see docs/architecture.md).
+#ifndef VOXDB_ENGINE_DATABASE_H_
+#define VOXDB_ENGINE_DATABASE_H_
+
+#include <array>
+#include <memory>
+#include <random>
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/table.h"
+
+namespace vox {
+
+class Txn;
+
+// Receives each committed transaction (the WAL implements it).
+class CommitSink {
+ public:
+  virtual ~CommitSink() = default;
+  virtual void OnCommit(const Txn& txn) = 0;
+};
+
+struct DatabaseOptions {
+  // Seeds the random part of new ids; 0 takes a seed from the OS.
+  uint64_t id_seed = 0;
+};
+
+class Database {
+ public:
+  explicit Database(DatabaseOptions options = {});
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Table& table(TableId t) { return *tables_[static_cast<size_t>(t)]; }
+  const Table& table(TableId t) const { return *tables_[static_cast<size_t>(t)]; }
+
+  // The index at position `no` of kIndexes (use IndexNo("name")).
+  const OrderedTableIndex& ordered(size_t no) const {
+    return static_cast<const OrderedTableIndex&>(*indexes_[no]);
+  }
+  const HashTableIndex& hash(size_t no) const {
+    return static_cast<const HashTableIndex&>(*indexes_[no]);
+  }
+
+  // A new UUIDv7: 48 bits of `now` in ms, then random bits.
+  Uuid NewId(Timestamp now);
+
+  // A foreign key into a hard-deletable table, with the index that finds
+  // the referring rows.
+  struct Referrer {
+    TableId table;
+    ColumnId column;
+    OnDelete on_delete;
+    const OrderedTableIndex* index;
+  };
+  std::span<const Referrer> referrers(TableId t) const {
+    return referrers_[static_cast<size_t>(t)];
+  }
+
+  // Checks every index of every table against a full scan.
+  absl::Status VerifyIndexes() const;
+
+  void set_commit_sink(CommitSink* sink) { sink_ = sink; }
+  CommitSink* commit_sink() const { return sink_; }
+  uint64_t commits() const { return commits_; }
+  void CountCommit() { ++commits_; }
+
+ private:
+  std::array<std::unique_ptr<Table>, kTableCount> tables_;
+  std::array<const TableIndex*, kIndexCount> indexes_{};
+  std::array<std::vector<Referrer>, kTableCount> referrers_;
+  std::mt19937_64 rng_;
+  CommitSink* sink_ = nullptr;
+  uint64_t commits_ = 0;
+};
+
+}  // namespace vox
+
+#endif  // VOXDB_ENGINE_DATABASE_H_

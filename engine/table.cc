@@ -1,0 +1,223 @@
+#include "engine/table.h"
+
+#include <cstring>
+
+#include "schema/str.h"
+
+
+namespace vox {
+namespace {
+
+constexpr ColumnDef kLiveColumn = BoolCol().Named("_live");
+
+}  // namespace
+
+Table::Table(const TableDef& def) : def_(def), live_(kLiveColumn) {
+  columns_.reserve(def.columns.size());
+  for (const ColumnDef& c : def.columns) columns_.emplace_back(c);
+  dependents_.assign(def.columns.size(), 0);
+
+  primary_def_ = std::make_unique<IndexDef>(
+      UniqueHash(def.id, "primary key").On(0));
+  indexes_.push_back(TableIndex::Create(*primary_def_, *this));
+  primary_ = static_cast<HashTableIndex*>(indexes_[0].get());
+  for (const IndexDef& ix : kIndexes) {
+    if (ix.table == def.id) indexes_.push_back(TableIndex::Create(ix, *this));
+  }
+  VOX_DCHECK(indexes_.size() <= 64);
+  for (size_t i = 0; i < indexes_.size(); ++i) {
+    const IndexDef& ix = indexes_[i]->def();
+    for (const KeyPart& p : ix.key()) dependents_[p.column] |= uint64_t{1} << i;
+    for (const Cond& c : ix.predicate()) dependents_[c.column] |= uint64_t{1} << i;
+  }
+}
+
+Value Table::GetValue(RowId r, ColumnId c) const {
+  const Column& col = columns_[c];
+  if (col.IsNull(r)) return Value();
+  switch (col.type()) {
+    case ColumnType::kUuid:
+    case ColumnType::kInet:
+      return col.GetUuid(r);
+    case ColumnType::kString:
+    case ColumnType::kJson:
+      return col.GetString(r);
+    default:
+      return col.GetInt(r);
+  }
+}
+
+RowId Table::FindById(const Uuid& id) const {
+  const Value key[] = {id};
+  return primary_->Find(key);
+}
+
+RowId Table::AllocateRow(bool* reused) {
+  RowId r;
+  if (!free_rows_.empty()) {
+    r = free_rows_.back();
+    free_rows_.pop_back();
+    *reused = true;
+    // Reset the recycled row to zero/non-null, as a fresh row is.
+    static constexpr RawValue kZero{};
+    for (ColumnId c = 0; c < columns_.size(); ++c) Put(r, c, kZero);
+  } else {
+    r = static_cast<RowId>(row_count_);
+    for (Column& c : columns_) c.Grow(row_count_ + 1);
+    live_.Grow(row_count_ + 1);
+    ++row_count_;
+    *reused = false;
+  }
+  live_.Put<uint8_t>(r, 1);
+  ++live_count_;
+  return r;
+}
+
+void Table::UnallocateRow(RowId r, bool reused) {
+  live_.Put<uint8_t>(r, 0);
+  --live_count_;
+  if (reused) {
+    free_rows_.push_back(r);
+  } else {
+    VOX_DCHECK(r + 1 == row_count_);
+    --row_count_;
+  }
+}
+
+void Table::WriteValue(RowId r, ColumnId c, const Value& v) {
+  Column& col = columns_[c];
+  if (v.is_null()) {
+    col.SetNull(r, true);
+    return;
+  }
+  col.SetNull(r, false);
+  switch (col.type()) {
+    case ColumnType::kUuid:
+    case ColumnType::kInet:
+      col.PutUuid(r, v.AsUuid());
+      break;
+    case ColumnType::kString:
+    case ColumnType::kJson:
+      col.PutString(r, v.AsString());
+      break;
+    default:
+      col.PutInt(r, v.AsInt());
+  }
+}
+
+absl::Status Table::ClashError(const TableIndex& ix, RowId r) const {
+  std::vector<std::string> parts;
+  for (const KeyPart& p : ix.def().key()) {
+    const ColumnDef& c = def_.columns[p.column];
+    std::string shown;
+    switch (c.type) {
+      case ColumnType::kString: shown = StrCat("'", GetString(r, p.column), "'"); break;
+      case ColumnType::kUuid: shown = FormatUuid(GetUuid(r, p.column)); break;
+      case ColumnType::kEnum:
+        shown = std::string(vox::GetEnum(c.enum_id).values[GetInt(r, p.column)]);
+        break;
+      case ColumnType::kRef: {
+        shown = "(row)";
+        break;
+      }
+      default: shown = StrCat(GetInt(r, p.column));
+    }
+    parts.push_back(StrCat(c.name, " ", shown));
+  }
+  return absl::AlreadyExistsError(StrCat(def_.name, ": a row with ",
+                                               StrJoin(parts, " and "),
+                                               " already exists"));
+}
+
+absl::Status Table::IndexRow(RowId r) {
+  for (size_t i = 0; i < indexes_.size(); ++i) {
+    if (!indexes_[i]->Insert(r)) {
+      absl::Status err = ClashError(*indexes_[i], r);
+      while (i-- > 0) indexes_[i]->Erase(r);
+      return err;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Table::UnindexRow(RowId r) {
+  for (auto& ix : indexes_) ix->Erase(r);
+}
+
+void Table::Capture(RowId r, ColumnId c, RawValue* out) const {
+  std::memset(out->bytes, 0, sizeof(out->bytes));
+  columns_[c].CopyOut(r, out->bytes);
+  out->null = columns_[c].IsNull(r);
+}
+
+void Table::Put(RowId r, ColumnId c, const RawValue& v) {
+  columns_[c].CopyIn(r, v.bytes);
+  if (columns_[c].def().nullable()) columns_[c].SetNull(r, v.null);
+}
+
+absl::Status Table::Update(RowId r, ColumnId c, const Value& v, RawValue* old) {
+  Capture(r, c, old);
+  const uint64_t mask = dependents_[c];
+  for (uint64_t m = mask; m != 0; m &= m - 1) indexes_[__builtin_ctzll(m)]->Erase(r);
+  if (columns_[c].heap() != nullptr && !old->null) {
+    uint64_t ref;
+    std::memcpy(&ref, old->bytes, sizeof(ref));
+    columns_[c].heap()->MarkDead(ref);
+  }
+  WriteValue(r, c, v);
+  for (uint64_t m = mask; m != 0; m &= m - 1) {
+    const size_t i = __builtin_ctzll(m);
+    if (!indexes_[i]->Insert(r)) {
+      absl::Status err = ClashError(*indexes_[i], r);
+      for (uint64_t n = mask; n != m; n &= n - 1) indexes_[__builtin_ctzll(n)]->Erase(r);
+      Put(r, c, *old);
+      for (uint64_t n = mask; n != 0; n &= n - 1) indexes_[__builtin_ctzll(n)]->Insert(r);
+      return err;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Table::Restore(RowId r, ColumnId c, const RawValue& old) {
+  const uint64_t mask = dependents_[c];
+  for (uint64_t m = mask; m != 0; m &= m - 1) indexes_[__builtin_ctzll(m)]->Erase(r);
+  Put(r, c, old);
+  for (uint64_t m = mask; m != 0; m &= m - 1) {
+    const bool ok = indexes_[__builtin_ctzll(m)]->Insert(r);
+    VOX_DCHECK(ok);
+    (void)ok;
+  }
+}
+
+void Table::Kill(RowId r) {
+  UnindexRow(r);
+  live_.Put<uint8_t>(r, 0);
+  --live_count_;
+}
+
+void Table::Revive(RowId r) {
+  live_.Put<uint8_t>(r, 1);
+  ++live_count_;
+  const absl::Status s = IndexRow(r);
+  VOX_DCHECK(s.ok());
+  (void)s;
+}
+
+size_t Table::ColumnBytes() const {
+  size_t n = live_.MemoryBytes() + free_rows_.capacity() * sizeof(RowId);
+  for (const Column& c : columns_) n += c.MemoryBytes();
+  return n;
+}
+
+size_t Table::IndexBytes() const {
+  size_t n = 0;
+  for (const auto& ix : indexes_) n += ix->MemoryBytes();
+  return n;
+}
+
+void Table::Reserve(size_t rows) {
+  for (Column& c : columns_) c.Grow(rows);
+  live_.Grow(rows);
+}
+
+}  // namespace vox

@@ -1,0 +1,114 @@
+// Table holds one table's rows as columns (see Column) plus its indexes, and
+// keeps the two in step on every write. Rows are dense RowIds; a hard-deleted
+// row is marked dead and its id reused after the deleting transaction commits.
+//
+// Table does no undo and no validation: Txn wraps it with both. Reads are
+// for the engine thread (and, later, snapshot views of pinned chunks).
+// Thread-compatible.
+#ifndef VOXDB_ENGINE_TABLE_H_
+#define VOXDB_ENGINE_TABLE_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/column.h"
+#include "engine/table_index.h"
+#include "engine/value.h"
+#include "schema/tables.h"
+
+namespace vox {
+
+class Table {
+ public:
+  explicit Table(const TableDef& def);
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+
+  const TableDef& def() const { return def_; }
+  TableId id() const { return def_.id; }
+  std::string_view name() const { return def_.name; }
+
+  // Rows ever allocated (live or dead): scans run over [0, row_count()).
+  size_t row_count() const { return row_count_; }
+  size_t live_count() const { return live_count_; }
+  bool IsLive(RowId r) const { return r < row_count_ && live_.Get<uint8_t>(r) != 0; }
+
+  const Column& column(ColumnId c) const { return columns_[c]; }
+
+  // ---- Reads. REQUIRES: IsLive(r).
+  bool IsNull(RowId r, ColumnId c) const { return columns_[c].IsNull(r); }
+  int64_t GetInt(RowId r, ColumnId c) const { return columns_[c].GetInt(r); }
+  bool GetBool(RowId r, ColumnId c) const { return columns_[c].Get<uint8_t>(r) != 0; }
+  Timestamp GetTime(RowId r, ColumnId c) const { return columns_[c].Get<int64_t>(r); }
+  template <typename E>
+  E GetEnum(RowId r, ColumnId c) const { return static_cast<E>(columns_[c].Get<uint8_t>(r)); }
+  // The referenced row, or kNoRow when null.
+  RowId GetRef(RowId r, ColumnId c) const {
+    return columns_[c].IsNull(r) ? kNoRow : columns_[c].Get<uint32_t>(r);
+  }
+  std::string_view GetString(RowId r, ColumnId c) const { return columns_[c].GetString(r); }
+  Uuid GetUuid(RowId r, ColumnId c) const { return columns_[c].GetUuid(r); }
+  Uuid id(RowId r) const { return columns_[0].GetUuid(r); }
+  Value GetValue(RowId r, ColumnId c) const;
+
+  // The live row with primary key `id`, or kNoRow.
+  RowId FindById(const Uuid& id) const;
+
+  // Indexes: [0] is the primary key's; the rest follow kIndexes order.
+  size_t index_count() const { return indexes_.size(); }
+  TableIndex& index(size_t i) const { return *indexes_[i]; }
+
+  // ---- Writes, for Txn and bulk loading.
+  // A fresh row with every column zero/non-null; `*reused` tells whether it
+  // came from the free list. Not yet in any index.
+  RowId AllocateRow(bool* reused);
+  // Undoes AllocateRow (most recent first).
+  void UnallocateRow(RowId r, bool reused);
+  // Writes without index maintenance (the row is not indexed yet).
+  void WriteValue(RowId r, ColumnId c, const Value& v);
+  // Adds r to every index; on a unique clash adds it to none and returns
+  // AlreadyExists naming the key.
+  absl::Status IndexRow(RowId r);
+  void UnindexRow(RowId r);
+  // Changes one column with index maintenance. On a unique clash nothing
+  // changes and AlreadyExists is returned. `old` receives the prior value's
+  // raw bytes and null flag (for undo).
+  struct RawValue {
+    uint8_t bytes[16];
+    bool null;
+  };
+  absl::Status Update(RowId r, ColumnId c, const Value& v, RawValue* old);
+  // Puts back a value captured by Update (always succeeds).
+  void Restore(RowId r, ColumnId c, const RawValue& old);
+  // Hard delete: unindexes and marks the row dead; Release frees its id.
+  void Kill(RowId r);
+  void Revive(RowId r);
+  void Release(RowId r) { free_rows_.push_back(r); }
+
+  // Bytes held by columns and indexes.
+  size_t ColumnBytes() const;
+  size_t IndexBytes() const;
+  // Reserves room for `rows` rows in every column (bulk loading).
+  void Reserve(size_t rows);
+
+ private:
+  void Capture(RowId r, ColumnId c, RawValue* out) const;
+  void Put(RowId r, ColumnId c, const RawValue& v);
+  absl::Status ClashError(const TableIndex& ix, RowId r) const;
+
+  const TableDef& def_;
+  std::vector<Column> columns_;
+  Column live_;
+  size_t row_count_ = 0;
+  size_t live_count_ = 0;
+  std::vector<RowId> free_rows_;
+  std::vector<std::unique_ptr<TableIndex>> indexes_;
+  std::unique_ptr<IndexDef> primary_def_;
+  std::vector<uint64_t> dependents_;      // per column: bitmask of indexes using it
+  HashTableIndex* primary_ = nullptr;
+};
+
+}  // namespace vox
+
+#endif  // VOXDB_ENGINE_TABLE_H_

@@ -1,0 +1,266 @@
+#include "engine/table_index.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+
+#include "schema/str.h"
+#include "engine/table.h"
+#include "schema/catalog.h"
+#define XXH_INLINE_ALL
+#include "xxhash.h"
+
+namespace vox {
+namespace {
+
+inline uint64_t Mix(uint64_t h) {
+  // murmur3's fmix64: every input bit affects every output bit.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+uint64_t HashBytes(std::string_view s, bool folded) {
+  if (!folded) return XXH3_64bits(s.data(), s.size());
+  char buf[256];
+  if (s.size() <= sizeof(buf)) {
+    for (size_t i = 0; i < s.size(); ++i) buf[i] = absl::ascii_tolower(s[i]);
+    return XXH3_64bits(buf, s.size());
+  }
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  for (size_t at = 0; at < s.size(); at += sizeof(buf)) {
+    const size_t n = std::min(sizeof(buf), s.size() - at);
+    for (size_t i = 0; i < n; ++i) buf[i] = absl::ascii_tolower(s[at + i]);
+    XXH3_64bits_update(&state, buf, n);
+  }
+  return XXH3_64bits_digest(&state);
+}
+
+bool IsStringType(ColumnType t) { return t == ColumnType::kString || t == ColumnType::kJson; }
+bool IsUuidType(ColumnType t) { return t == ColumnType::kUuid || t == ColumnType::kInet; }
+
+bool IsSignedKey(ColumnType t) {
+  return t == ColumnType::kInt32 || t == ColumnType::kInt64 || t == ColumnType::kTimestamp;
+}
+
+}  // namespace
+
+std::unique_ptr<TableIndex> TableIndex::Create(const IndexDef& def, const Table& table) {
+  if (def.kind == IndexKind::kUniqueHash) return std::make_unique<HashTableIndex>(def, table);
+  return std::make_unique<OrderedTableIndex>(def, table);
+}
+
+bool TableIndex::Matches(RowId row) const {
+  for (const Cond& c : def_.predicate()) {
+    const bool null = table_.IsNull(row, c.column);
+    switch (c.op) {
+      case CondOp::kIsNull:
+        if (!null) return false;
+        break;
+      case CondOp::kNotNull:
+        if (null) return false;
+        break;
+      case CondOp::kEquals:
+        if (null || table_.GetInt(row, c.column) != c.value) return false;
+        break;
+      case CondOp::kNotEquals:
+        if (null || table_.GetInt(row, c.column) == c.value) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+// ---- HashTableIndex -------------------------------------------------------------
+
+HashTableIndex::HashTableIndex(const IndexDef& def, const Table& table)
+    : TableIndex(def, table), access_{&def, &table}, index_(access_) {}
+
+size_t HashTableIndex::Access::HashRow(RowId r) const {
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (const KeyPart& p : def->key()) {
+    const ColumnType t = table->def().columns[p.column].type;
+    uint64_t part;
+    if (IsStringType(t)) {
+      part = HashBytes(table->GetString(r, p.column), def->case_folded);
+    } else if (IsUuidType(t)) {
+      const Uuid u = table->GetUuid(r, p.column);
+      part = Mix(u.hi) ^ u.lo;
+    } else {
+      part = static_cast<uint64_t>(table->GetInt(r, p.column));
+    }
+    h = Mix(h ^ part);
+  }
+  return h;
+}
+
+size_t HashTableIndex::Access::HashProbe(const Probe& key) const {
+  VOX_DCHECK(key.size() == def->num_parts);
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (size_t i = 0; i < key.size(); ++i) {
+    uint64_t part;
+    switch (key[i].kind()) {
+      case Value::Kind::kString: part = HashBytes(key[i].AsString(), def->case_folded); break;
+      case Value::Kind::kUuid: part = Mix(key[i].AsUuid().hi) ^ key[i].AsUuid().lo; break;
+      default: part = static_cast<uint64_t>(key[i].AsInt());
+    }
+    h = Mix(h ^ part);
+  }
+  return h;
+}
+
+bool HashTableIndex::Access::RowEqualsRow(RowId a, RowId b) const {
+  for (const KeyPart& p : def->key()) {
+    const ColumnType t = table->def().columns[p.column].type;
+    if (IsStringType(t)) {
+      const std::string_view x = table->GetString(a, p.column), y = table->GetString(b, p.column);
+      if (def->case_folded ? !EqualsIgnoreCase(x, y) : x != y) return false;
+    } else if (IsUuidType(t)) {
+      if (table->GetUuid(a, p.column) != table->GetUuid(b, p.column)) return false;
+    } else if (table->GetInt(a, p.column) != table->GetInt(b, p.column)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool HashTableIndex::Access::RowEqualsProbe(RowId r, const Probe& key) const {
+  for (size_t i = 0; i < key.size(); ++i) {
+    const ColumnId c = def->parts[i].column;
+    const ColumnType t = table->def().columns[c].type;
+    if (IsStringType(t)) {
+      if (key[i].kind() != Value::Kind::kString) return false;
+      const std::string_view x = table->GetString(r, c);
+      if (def->case_folded ? !EqualsIgnoreCase(x, key[i].AsString())
+                           : x != key[i].AsString()) {
+        return false;
+      }
+    } else if (IsUuidType(t)) {
+      if (key[i].kind() != Value::Kind::kUuid || table->GetUuid(r, c) != key[i].AsUuid()) {
+        return false;
+      }
+    } else if (key[i].kind() != Value::Kind::kInt || table->GetInt(r, c) != key[i].AsInt()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+RowId HashTableIndex::Conflict(RowId row) const {
+  if (!Matches(row)) return kNoRow;
+  const RowId other = index_.FindConflict(row);
+  return other == row ? kNoRow : other;
+}
+
+bool HashTableIndex::Insert(RowId row) {
+  if (!Matches(row)) return true;
+  return index_.Insert(row);
+}
+
+void HashTableIndex::Erase(RowId row) {
+  if (Matches(row)) index_.Erase(row);
+}
+
+absl::Status HashTableIndex::Verify() const {
+  size_t expected = 0;
+  for (RowId r = 0; r < table_.row_count(); ++r) {
+    if (!table_.IsLive(r) || !Matches(r)) continue;
+    ++expected;
+    if (index_.FindConflict(r) != r) {
+      return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": row ", r,
+                                              " is missing from the index"));
+    }
+  }
+  if (expected != index_.size()) {
+    return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": index has ",
+                                            index_.size(), " rows, scan finds ", expected));
+  }
+  return absl::OkStatus();
+}
+
+// ---- OrderedTableIndex ----------------------------------------------------------
+
+OrderedTableIndex::OrderedTableIndex(const IndexDef& def, const Table& table)
+    : TableIndex(def, table) {}
+
+KeyPacker& OrderedTableIndex::AddPart(KeyPacker& p, size_t part, int64_t value) const {
+  const KeyPart& kp = def_.parts[part];
+  const ColumnType t = table_.def().columns[kp.column].type;
+  const int bits = OrderedKeyBits(t);
+  if (IsSignedKey(t)) return p.AddSigned(value, bits, kp.descending);
+  return p.AddUnsigned(static_cast<uint64_t>(value), bits, kp.descending);
+}
+
+template <typename Fn>
+void OrderedTableIndex::ForEachKey(RowId row, Fn&& fn) const {
+  // At most one part is a tags column: one key per tag in it.
+  int tag_part = -1;
+  uint16_t tags[kMaxTagsPerRoom];
+  int tag_count = 1;
+  for (size_t i = 0; i < def_.num_parts; ++i) {
+    if (table_.def().columns[def_.parts[i].column].type == ColumnType::kTags) {
+      tag_part = static_cast<int>(i);
+      tag_count = UnpackTags(table_.GetInt(row, def_.parts[i].column), tags);
+    }
+  }
+  for (int t = 0; t < tag_count; ++t) {
+    KeyPacker p;
+    for (size_t i = 0; i < def_.num_parts; ++i) {
+      const int64_t v = static_cast<int>(i) == tag_part ? tags[t]
+                                                        : table_.GetInt(row, def_.parts[i].column);
+      AddPart(p, i, v);
+    }
+    fn(p.Finish(row));
+  }
+}
+
+std::pair<IndexKey, IndexKey> OrderedTableIndex::PrefixRange(
+    std::initializer_list<int64_t> prefix) const {
+  VOX_DCHECK(prefix.size() <= def_.num_parts);
+  KeyPacker p;
+  size_t i = 0;
+  for (int64_t v : prefix) AddPart(p, i++, v);
+  return {p.Low(), p.High()};
+}
+
+IndexKey OrderedTableIndex::KeyFor(std::initializer_list<int64_t> parts, RowId row) const {
+  VOX_DCHECK(parts.size() == def_.num_parts);
+  KeyPacker p;
+  size_t i = 0;
+  for (int64_t v : parts) AddPart(p, i++, v);
+  return p.Finish(row);
+}
+
+bool OrderedTableIndex::Insert(RowId row) {
+  if (!Matches(row)) return true;
+  ForEachKey(row, [&](IndexKey k) { tree_.Insert(k); });
+  return true;
+}
+
+void OrderedTableIndex::Erase(RowId row) {
+  if (!Matches(row)) return;
+  ForEachKey(row, [&](IndexKey k) { tree_.Erase(k); });
+}
+
+absl::Status OrderedTableIndex::Verify() const {
+  std::vector<IndexKey> expected;
+  for (RowId r = 0; r < table_.row_count(); ++r) {
+    if (!table_.IsLive(r) || !Matches(r)) continue;
+    ForEachKey(r, [&](IndexKey k) { expected.push_back(k); });
+  }
+  std::sort(expected.begin(), expected.end());
+  if (expected.size() != tree_.size() || !std::equal(expected.begin(), expected.end(),
+                                                     tree_.begin())) {
+    return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": index has ",
+                                            tree_.size(), " keys, scan gives ", expected.size(),
+                                            expected.size() == tree_.size() ? " (different)" : ""));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace vox

@@ -1,0 +1,115 @@
+// Txn is one atomic transaction on the Database: every write goes through
+// it, is validated against the schema (types, nullability, ranges, lengths,
+// enum values, foreign keys, JSON) and unique keys, and is recorded in an
+// undo log. Rollback() puts back every row and index entry; Commit() hands
+// the changes to the CommitSink (the WAL).
+//
+// The first failed check latches an error; later writes are skipped and the
+// transaction can only be rolled back. Run transactions with Transact().
+// Thread-compatible: engine thread only.
+#ifndef VOXDB_ENGINE_TXN_H_
+#define VOXDB_ENGINE_TXN_H_
+
+#include <initializer_list>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/database.h"
+
+namespace vox {
+
+enum class ChangeKind : uint8_t { kInsert, kUpdate, kDelete };
+
+// A row a transaction changed. A row may appear more than once.
+struct RowChange {
+  TableId table;
+  ChangeKind kind;
+  RowId row;
+};
+
+class Txn {
+ public:
+  // `db` must outlive the transaction. `now` is the transaction's clock:
+  // every default and "now" of the operation it runs.
+  Txn(Database& db, Timestamp now);
+  ~Txn();
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  Database& db() { return db_; }
+  const Database& db() const { return db_; }
+  const Table& table(TableId t) const { return db_.table(t); }
+  Timestamp now() const { return now_; }
+
+  // Inserts a row: `values` for the columns given, schema defaults for the
+  // rest (a new id, "now" for creation times). Returns the row, or kNoRow
+  // with the error latched.
+  RowId Insert(TableId t, std::initializer_list<ColumnValue> values) {
+    return Insert(t, std::span<const ColumnValue>(values.begin(), values.size()));
+  }
+  RowId Insert(TableId t, std::span<const ColumnValue> values);
+
+  // Sets one column; also stamps the table's updated_at with now().
+  void Set(TableId t, RowId r, ColumnId c, const Value& v);
+
+  // Hard delete, following foreign keys (cascade / set null / restrict).
+  // REQUIRES: the table's delete policy is kHard.
+  void Delete(TableId t, RowId r);
+
+  // Latches `s` as the transaction's error if none is yet.
+  void Fail(absl::Status s);
+  bool ok() const { return status_.ok(); }
+  const absl::Status& status() const { return status_; }
+
+  void Commit();
+  void Rollback();
+
+  std::span<const RowChange> changes() const { return changes_; }
+
+ private:
+  enum class UndoKind : uint8_t { kInsert, kUpdate, kDelete };
+  struct Undo {
+    UndoKind kind;
+    TableId table;
+    ColumnId column;
+    bool reused_row;
+    RowId row;
+    Table::RawValue old;
+  };
+  void Record(TableId t, ChangeKind kind, RowId r);
+
+  Database& db_;
+  Timestamp now_;
+  absl::Status status_;
+  std::vector<Undo> undo_;
+  std::vector<RowChange> changes_;
+  bool done_ = false;
+};
+
+// Checks `v` against column `c` of table `t`: type, nullability, range,
+// length, UTF-8, enum value, JSON, and (for refs) that the row is live.
+absl::Status ValidateValue(const Database& db, TableId t, ColumnId c, const Value& v);
+
+// Checks that `text` is one JSON value (RFC 8259), nested at most 64 deep.
+absl::Status ValidateJson(std::string_view text);
+
+// Runs fn(txn) as one transaction: committed if fn returns OK and nothing
+// latched an error, rolled back (changing nothing) otherwise.
+template <typename Fn>
+auto Transact(Database& db, Timestamp now, Fn&& fn) -> decltype(fn(std::declval<Txn&>())) {
+  Txn txn(db, now);
+  auto result = fn(txn);
+  if (result.ok() && !txn.ok()) result = txn.status();
+  if (result.ok()) {
+    txn.Commit();
+  } else {
+    txn.Rollback();
+  }
+  return result;
+}
+
+}  // namespace vox
+
+#endif  // VOXDB_ENGINE_TXN_H_

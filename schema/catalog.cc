@@ -1,0 +1,152 @@
+#include "schema/catalog.h"
+
+#include "absl/container/flat_hash_set.h"
+#include "schema/str.h"
+
+
+namespace vox {
+
+std::string_view ColumnTypeName(ColumnType type) {
+  switch (type) {
+    case ColumnType::kBool: return "bool";
+    case ColumnType::kInt32: return "int32";
+    case ColumnType::kInt64: return "int64";
+    case ColumnType::kTimestamp: return "timestamp";
+    case ColumnType::kEnum: return "enum";
+    case ColumnType::kUuid: return "uuid";
+    case ColumnType::kInet: return "inet";
+    case ColumnType::kString: return "string";
+    case ColumnType::kJson: return "json";
+    case ColumnType::kRef: return "ref";
+    case ColumnType::kTags: return "tags";
+  }
+  return "?";
+}
+
+absl::StatusOr<TableId> FindTable(std::string_view name) {
+  for (const TableDef& t : kTables) {
+    if (t.name == name) return t.id;
+  }
+  return absl::NotFoundError(StrCat("no table named '", name, "'"));
+}
+
+absl::StatusOr<ColumnId> FindColumn(TableId table, std::string_view name) {
+  const TableDef& t = GetTable(table);
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    if (t.columns[i].name == name) return static_cast<ColumnId>(i);
+  }
+  return absl::NotFoundError(StrCat("table '", t.name, "' has no column '", name, "'"));
+}
+
+absl::StatusOr<uint8_t> ParseEnumValue(EnumId id, std::string_view name) {
+  const EnumDef& e = GetEnum(id);
+  for (size_t i = 0; i < e.values.size(); ++i) {
+    if (e.values[i] == name) return static_cast<uint8_t>(i);
+  }
+  return absl::InvalidArgumentError(StrCat("'", name.substr(0, 64), "' is not a ", e.name,
+                                                 " (one of ", StrJoin(e.values, ", "),
+                                                 ")"));
+}
+
+int OrderedKeyBits(ColumnType type) {
+  switch (type) {
+    case ColumnType::kBool:
+    case ColumnType::kEnum:
+      return 8;
+    case ColumnType::kInt32:
+    case ColumnType::kRef:
+      return 32;
+    case ColumnType::kInt64:
+    case ColumnType::kTimestamp:
+      return 64;
+    case ColumnType::kTags:
+      return 16;  // one key per tag
+    default:
+      return 0;
+  }
+}
+
+std::optional<ColumnId> FindColumnWithFlag(TableId table, ColumnFlag flag) {
+  const TableDef& t = GetTable(table);
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    if (t.columns[i].Has(flag)) return static_cast<ColumnId>(i);
+  }
+  return std::nullopt;
+}
+
+absl::Status ValidateSchema() {
+  absl::flat_hash_set<std::string_view> index_names;
+  for (const IndexDef& ix : kIndexes) {
+    const TableDef& t = GetTable(ix.table);
+    if (!index_names.insert(ix.name).second) {
+      return absl::InternalError(StrCat("index name '", ix.name, "' used twice"));
+    }
+    if (ix.num_parts == 0) return absl::InternalError(StrCat(ix.name, ": no key"));
+    int bits = 32;  // the row id
+    int multi = 0;
+    for (const KeyPart& p : ix.key()) {
+      if (p.column >= t.columns.size()) {
+        return absl::InternalError(StrCat(ix.name, ": column out of range"));
+      }
+      const ColumnDef& c = t.columns[p.column];
+      if (c.type == ColumnType::kTags) ++multi;
+      if (ix.kind == IndexKind::kOrdered) {
+        int b = OrderedKeyBits(c.type);
+        if (b == 0) {
+          return absl::InternalError(
+              StrCat(ix.name, ": column ", c.name, " cannot be in an ordered key"));
+        }
+        bits += b;
+      } else if (c.type == ColumnType::kTags || c.type == ColumnType::kJson) {
+        return absl::InternalError(StrCat(ix.name, ": ", c.name, " cannot be hashed"));
+      }
+    }
+    if (bits > 128) return absl::InternalError(StrCat(ix.name, ": key wider than 128 bits"));
+    if (multi > 1) return absl::InternalError(StrCat(ix.name, ": two multi-valued parts"));
+    for (const Cond& c : ix.predicate()) {
+      if (c.column >= t.columns.size()) {
+        return absl::InternalError(StrCat(ix.name, ": predicate column out of range"));
+      }
+    }
+  }
+  for (const TableDef& t : kTables) {
+    if (t.columns.empty() || !t.columns[0].Has(kPrimaryKey)) {
+      return absl::InternalError(StrCat(t.name, ": first column must be the primary key"));
+    }
+    absl::flat_hash_set<std::string_view> names;
+    for (size_t ci = 0; ci < t.columns.size(); ++ci) {
+      const ColumnDef& c = t.columns[ci];
+      if (!names.insert(c.name).second) {
+        return absl::InternalError(StrCat(t.name, ".", c.name, " declared twice"));
+      }
+      if (c.default_kind == DefaultKind::kNone && !c.Has(kInput) && !c.Has(kPrimaryKey) &&
+          t.insert_via.empty()) {
+        return absl::InternalError(StrCat(t.name, ".", c.name,
+                                                " is neither input nor defaulted"));
+      }
+      if (c.default_kind == DefaultKind::kInt &&
+          (c.default_int < c.min_value || c.default_int > c.max_value)) {
+        return absl::InternalError(StrCat(t.name, ".", c.name, ": default out of range"));
+      }
+      if (c.type != ColumnType::kRef) continue;
+      // A hard-deletable target needs an index to find the rows that refer to it.
+      if (GetTable(c.ref_table).delete_policy != DeletePolicy::kHard) continue;
+      bool indexed = false;
+      for (const IndexDef& ix : kIndexes) {
+        if (ix.table == t.id && ix.kind == IndexKind::kOrdered && ix.num_parts > 0 &&
+            ix.parts[0].column == ci && ix.num_conds <= 1 &&
+            (ix.num_conds == 0 || ix.where[0].op == CondOp::kNotNull)) {
+          indexed = true;
+        }
+      }
+      if (!indexed) {
+        return absl::InternalError(StrCat(t.name, ".", c.name, " refers to hard-deletable ",
+                                                GetTable(c.ref_table).name,
+                                                " but has no index leading with it"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace vox

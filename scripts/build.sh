@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Configures and builds VoxDB into build/ (Release, ccache, Ninja).
+# Usage: scripts/build.sh [target...]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${VOX_BUILD_DIR:-$root/build}
+jobs=${VOX_JOBS:-2}
+if [ ! -f "$build_dir/build.ninja" ]; then
+  cmake -S "$root" -B "$build_dir" -G Ninja \
+    -DCMAKE_BUILD_TYPE="${VOX_BUILD_TYPE:-Release}" \
+    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+fi
+if (($#)); then
+  cmake --build "$build_dir" -j "$jobs" --target "$@"
+else
+  cmake --build "$build_dir" -j "$jobs"
+fi

@@ -1,0 +1,90 @@
+#include "engine/column.h"
+#include "engine/database.h"
+#include "engine/txn.h"
+#include "gtest/gtest.h"
+
+namespace vox {
+namespace {
+
+constexpr Timestamp kNow = 1793491200LL * kMicrosPerSecond;
+
+TEST(ColumnTest, NullableValuesAndGrowth) {
+  static constexpr ColumnDef def = TimestampCol().Nullable().Named("t");
+  Column c(def);
+  c.Grow(100000);
+  c.Put<int64_t>(99999, 42);
+  c.SetNull(99999, false);
+  EXPECT_EQ(c.Get<int64_t>(99999), 42);
+  EXPECT_FALSE(c.IsNull(99999));
+  c.SetNull(99999, true);
+  EXPECT_TRUE(c.IsNull(99999));
+  EXPECT_TRUE(c.IsNull(5));  // new rows start null in a nullable column
+}
+
+TEST(ColumnTest, StringsSurviveManyAppends) {
+  static constexpr ColumnDef def = StringCol(100).Named("s");
+  Column c(def);
+  c.Grow(50000);
+  for (RowId r = 0; r < 50000; ++r) c.PutString(r, "value-" + std::to_string(r));
+  for (RowId r = 0; r < 50000; r += 997) EXPECT_EQ(c.GetString(r), "value-" + std::to_string(r));
+}
+
+TEST(TxnTest, RollbackUndoesInsertsUpdatesAndIndexes) {
+  Database db({.id_seed = 1});
+  RowId user;
+  {
+    Txn txn(db, kNow);
+    user = txn.Insert(TableId::users, {{users::username, "alice"},
+                                       {users::email, "Alice@Example.com"},
+                                       {users::display_name, "Alice"}});
+    ASSERT_NE(user, kNoRow);
+    txn.Commit();
+  }
+  {
+    Txn txn(db, kNow + 1);
+    txn.Set(TableId::users, user, users::email, "new@example.com");
+    txn.Insert(TableId::users, {{users::username, "bob"}, {users::display_name, "Bob"}});
+    txn.Rollback();
+  }
+  const Table& t = db.table(TableId::users);
+  EXPECT_EQ(t.live_count(), 1u);
+  EXPECT_EQ(t.GetString(user, users::email), "Alice@Example.com");
+  const Value probe[] = {"alice@EXAMPLE.com"};
+  EXPECT_EQ(db.hash(IndexNo("users_email")).Find(probe), user);
+  const Value gone[] = {"new@example.com"};
+  EXPECT_EQ(db.hash(IndexNo("users_email")).Find(gone), kNoRow);
+  EXPECT_TRUE(db.VerifyIndexes().ok()) << db.VerifyIndexes();
+}
+
+TEST(TxnTest, UniqueClashIsCaseInsensitiveAndLatches) {
+  Database db({.id_seed = 1});
+  Txn txn(db, kNow);
+  ASSERT_NE(txn.Insert(TableId::users, {{users::username, "Carol"}, {users::display_name, "C"}}),
+            kNoRow);
+  EXPECT_EQ(txn.Insert(TableId::users, {{users::username, "carol"}, {users::display_name, "C"}}),
+            kNoRow);
+  EXPECT_EQ(txn.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(txn.status().message().find("username 'carol'"), std::string::npos);
+  txn.Rollback();
+  EXPECT_EQ(db.table(TableId::users).live_count(), 0u);
+}
+
+TEST(TxnTest, ValidationNamesTheColumn) {
+  Database db({.id_seed = 1});
+  Txn txn(db, kNow);
+  txn.Insert(TableId::users, {{users::username, std::string(40, 'x')}, {users::display_name, "x"}});
+  EXPECT_EQ(txn.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(txn.status().message().find("users.username"), std::string::npos);
+  txn.Rollback();
+}
+
+TEST(JsonTest, AcceptsValidAndRefusesInvalid) {
+  EXPECT_TRUE(ValidateJson(R"({"a": [1, 2.5e3, -0, true, null, "x\u00e9"]})").ok());
+  EXPECT_FALSE(ValidateJson(R"({"a": })").ok());
+  EXPECT_FALSE(ValidateJson(R"({"a": 1} x)").ok());
+  EXPECT_FALSE(ValidateJson(R"([01])").ok());
+  EXPECT_FALSE(ValidateJson(std::string(100, '[')).ok());
+}
+
+}  // namespace
+}  // namespace vox
