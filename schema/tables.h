@@ -469,6 +469,8 @@ inline constexpr IndexDef kIndexes[] = {
     // call_sessions
     Ordered(TableId::call_sessions, "call_sessions_by_participant")
         .On(call_sessions::participant_id),
+    Ordered(TableId::call_sessions, "call_sessions_open").On(call_sessions::room_id)
+        .Where(IsNull(call_sessions::ended_at)),
     // recordings
     UniqueHash(TableId::recordings, "recordings_storage_key").On(recordings::storage_key),
     Ordered(TableId::recordings, "recordings_expiry").On(recordings::expires_at)
@@ -499,6 +501,8 @@ inline constexpr IndexDef kIndexes[] = {
         .On(transactions::debit_wallet_id).Desc(transactions::created_at),
     Ordered(TableId::transactions, "transactions_by_credit_wallet")
         .On(transactions::credit_wallet_id).Desc(transactions::created_at),
+    UniqueHash(TableId::transactions, "transactions_reversal_of").On(transactions::reverses_id)
+        .Where(NotNull(transactions::reverses_id)),
     Ordered(TableId::transactions, "transactions_pending_timeout")
         .On(transactions::timeout_at).Where(NotNull(transactions::timeout_at))
         .Where(Equals(transactions::status, TransferStatus::PENDING)),
