@@ -186,7 +186,7 @@ absl::Status HashTableIndex::Verify() const {
 // ---- OrderedTableIndex ----------------------------------------------------------
 
 OrderedTableIndex::OrderedTableIndex(const IndexDef& def, const Table& table)
-    : TableIndex(def, table) {}
+    : TableIndex(def, table), row_descending_(def.parts[def.num_parts - 1].descending) {}
 
 KeyPacker& OrderedTableIndex::AddPart(KeyPacker& p, size_t part, int64_t value) const {
   const KeyPart& kp = def_.parts[part];
@@ -215,7 +215,7 @@ void OrderedTableIndex::ForEachKey(RowId row, Fn&& fn) const {
                                                         : table_.GetInt(row, def_.parts[i].column);
       AddPart(p, i, v);
     }
-    fn(p.Finish(row));
+    fn(p.Finish(EncodedRow(row)));
   }
 }
 
@@ -233,7 +233,7 @@ IndexKey OrderedTableIndex::KeyFor(std::initializer_list<int64_t> parts, RowId r
   KeyPacker p;
   size_t i = 0;
   for (int64_t v : parts) AddPart(p, i++, v);
-  return p.Finish(row);
+  return p.Finish(EncodedRow(row));
 }
 
 bool OrderedTableIndex::Insert(RowId row) {

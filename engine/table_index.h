@@ -90,11 +90,16 @@ class OrderedTableIndex final : public TableIndex {
   // Encodes a full key (one value per part) for `row`.
   IndexKey KeyFor(std::initializer_list<int64_t> parts, RowId row) const;
 
+  // The row a key of this index points at. When the last key part is
+  // descending the row id is stored complemented, so that ties on that part
+  // also list the newest row first.
+  RowId RowOf(IndexKey key) const { return row_descending_ ? ~KeyRow(key) : KeyRow(key); }
+
   // Calls fn(row) for rows under `prefix` in key order while fn returns true.
   template <typename Fn>
   size_t ScanPrefix(std::initializer_list<int64_t> prefix, Fn&& fn) const {
     auto [lo, hi] = PrefixRange(prefix);
-    return tree_.Scan(lo, hi, [&](IndexKey k) { return fn(KeyRow(k)); });
+    return tree_.Scan(lo, hi, [&](IndexKey k) { return fn(RowOf(k)); });
   }
 
   bool Insert(RowId row) override;
@@ -109,8 +114,10 @@ class OrderedTableIndex final : public TableIndex {
   template <typename Fn>
   void ForEachKey(RowId row, Fn&& fn) const;
   KeyPacker& AddPart(KeyPacker& p, size_t part, int64_t value) const;
+  RowId EncodedRow(RowId row) const { return row_descending_ ? ~row : row; }
 
   OrderedIndex tree_;
+  bool row_descending_;
 };
 
 }  // namespace vox

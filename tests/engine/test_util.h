@@ -1,0 +1,62 @@
+// Fixtures shared by the engine's operation tests.
+#ifndef VOXDB_TESTS_ENGINE_TEST_UTIL_H_
+#define VOXDB_TESTS_ENGINE_TEST_UTIL_H_
+#include "engine/txn.h"
+#include "schema/str.h"
+
+#include <string>
+
+#include "engine/database.h"
+#include "engine/ops/context.h"
+#include "engine/ops/identity.h"
+#include "gtest/gtest.h"
+
+namespace vox::testing {
+
+inline constexpr Timestamp kT0 = 1793491200LL * kMicrosPerSecond;  // 2026-11-01T00:00:00Z
+
+// Row counts of every table: a failed operation must leave them unchanged.
+inline std::vector<size_t> LiveCounts(const Database& db) {
+  std::vector<size_t> out;
+  for (const TableDef& t : kTables) out.push_back(db.table(t.id).live_count());
+  return out;
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() : db_({.id_seed = 7}) {}
+
+  OpContext Ctx(int64_t seconds_after_t0 = 0) {
+    return OpContext{.now = kT0 + seconds_after_t0 * kMicrosPerSecond};
+  }
+
+  // Registers `name` (email name@example.com) and returns its user id.
+  Uuid Register(const std::string& name) {
+    const std::string email = name + "@example.com";
+    RegisterUserRequest req{.username = name, .email = email,
+                            .password_hash = "$argon2id$v=19$hash", .display_name = name};
+    auto r = RegisterUser(db_, Ctx(), req);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? r->user_id : Uuid{};
+  }
+  RowId UserRow(const Uuid& id) { return db_.table(TableId::users).FindById(id); }
+
+  void ExpectIndexesAgree() {
+    const absl::Status s = db_.VerifyIndexes();
+    EXPECT_TRUE(s.ok()) << s.message();
+  }
+
+  // Sets a user's platform role directly (tests only).
+  void GrantRole(const Uuid& user, UserRole role) {
+    Txn txn(db_, kT0);
+    txn.Set(TableId::users, UserRow(user), users::role, role);
+    ASSERT_TRUE(txn.ok());
+    txn.Commit();
+  }
+
+  Database db_;
+};
+
+}  // namespace vox::testing
+
+#endif  // VOXDB_TESTS_ENGINE_TEST_UTIL_H_
