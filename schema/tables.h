@@ -380,7 +380,7 @@ VOX_TABLES(VOX_TABLE_COLUMN_DEFS_)
 
 inline constexpr TableDef kTables[] = {
     {"users", TableId::users, schema_internal::k_users_columns, DeletePolicy::kSoft, false,
-     ""},
+     "register_user"},
     {"auth_providers", TableId::auth_providers, schema_internal::k_auth_providers_columns,
      DeletePolicy::kHard, false, ""},
     {"room_categories", TableId::room_categories, schema_internal::k_room_categories_columns,
@@ -431,6 +431,8 @@ inline constexpr IndexDef kIndexes[] = {
     UniqueHash(TableId::users, "users_username").On(users::username).Folded(),
     Ordered(TableId::users, "users_active").On(users::created_at)
         .Where(Equals(users::is_active, 1)).Where(IsNull(users::deleted_at)),
+    Ordered(TableId::users, "users_suspension_end").On(users::suspended_until)
+        .Where(NotNull(users::suspended_until)),
     // auth_providers
     UniqueHash(TableId::auth_providers, "auth_providers_provider")
         .On(auth_providers::provider_type).On(auth_providers::provider_id),

@@ -265,18 +265,8 @@ absl::Status SetAccountStatus(Database& db, const OpContext& ctx,
     if (change.until && *change.until <= ctx.now) {
       return absl::InvalidArgumentError("the suspension must end in the future");
     }
-    const Table& users = db.table(TableId::users);
-    const AccountStatus from = users.GetEnum<AccountStatus>(user, users::account_status);
-    txn.Set(TableId::users, user, users::account_status, change.status);
-    txn.Set(TableId::users, user, users::is_active, change.status == AccountStatus::ACTIVE);
-    txn.Set(TableId::users, user, users::status_reason, OptionalString(change.reason));
-    txn.Set(TableId::users, user, users::suspended_until,
-            change.until ? Value(*change.until) : Value());
-    if (change.status != AccountStatus::ACTIVE) RemoveFromRooms(txn, ctx, user);
-    Audit(txn, ctx, AuditAction::ACCOUNT_STATUS_CHANGED, actor, kNoRow, user,
-          StrCat(R"({"from":")", EnumName(EnumId::AccountStatus, from), R"(","to":")",
-                 EnumName(EnumId::AccountStatus, change.status), R"(","reason":)",
-                 JsonString(change.reason), "}"));
+    internal::SetAccountStatusInTxn(txn, ctx, actor, user, change.status, change.reason,
+                                    change.until);
     return absl::OkStatus();
   });
 }
@@ -368,39 +358,63 @@ absl::Status DeleteUser(Database& db, const OpContext& ctx, const Uuid& actor_id
       return absl::PermissionDeniedError(
           StrCat(UserName(db, actor), " may not delete ", UserName(db, user)));
     }
-    // 1. Anonymise the user.
-    txn.Set(TableId::users, user, users::deleted_at, ctx.now);
-    txn.Set(TableId::users, user, users::email, nullptr);
-    txn.Set(TableId::users, user, users::display_name, "Deleted User");
-    txn.Set(TableId::users, user, users::password_hash, nullptr);
-    for (ColumnId c : {users::bio, users::avatar_url, users::locale, users::country,
-                       users::timezone, users::status_reason}) {
-      txn.Set(TableId::users, user, c, nullptr);
-    }
-    txn.Set(TableId::users, user, users::account_status, AccountStatus::DELETED);
-    txn.Set(TableId::users, user, users::is_active, false);
-    // 2-3. End owned live rooms; leave every room.
-    RemoveFromRooms(txn, ctx, user);
-    // 4. Soft-delete owned recordings.
-    const Table& recs = db.table(TableId::recordings);
-    std::vector<RowId> owned;
-    db.ordered(kRecordingsByOwner).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId r) {
-      if (recs.IsNull(r, recordings::deleted_at)) owned.push_back(r);
-      return true;
-    });
-    for (RowId r : owned) txn.Set(TableId::recordings, r, recordings::deleted_at, ctx.now);
-    // Cascade: login providers (and their tokens) go.
-    std::vector<RowId> providers;
-    db.ordered(kProvidersByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId p) {
-      providers.push_back(p);
-      return true;
-    });
-    for (RowId p : providers) txn.Delete(TableId::auth_providers, p);
-    // 5. The audit row; 6. earlier audit rows stay, pointing at the anonymised user.
-    Audit(txn, ctx, AuditAction::USER_LOGOUT, user, kNoRow, actor == user ? kNoRow : actor,
-          R"({"reason":"account_deleted"})");
+    internal::DeleteUserInTxn(txn, ctx, user, actor);
     return absl::OkStatus();
   });
 }
 
+namespace internal {
+
+void SetAccountStatusInTxn(Txn& txn, const OpContext& ctx, RowId actor, RowId user,
+                           AccountStatus status, std::string_view reason,
+                           std::optional<Timestamp> until) {
+  const Table& users = txn.table(TableId::users);
+  const AccountStatus from = users.GetEnum<AccountStatus>(user, users::account_status);
+  txn.Set(TableId::users, user, users::account_status, status);
+  txn.Set(TableId::users, user, users::is_active, status == AccountStatus::ACTIVE);
+  txn.Set(TableId::users, user, users::status_reason, OptionalString(reason));
+  txn.Set(TableId::users, user, users::suspended_until, until ? Value(*until) : Value());
+  if (status != AccountStatus::ACTIVE) RemoveFromRooms(txn, ctx, user);
+  Audit(txn, ctx, AuditAction::ACCOUNT_STATUS_CHANGED, actor, kNoRow, user,
+        StrCat(R"({"from":")", EnumName(EnumId::AccountStatus, from), R"(","to":")",
+               EnumName(EnumId::AccountStatus, status), R"(","reason":)", JsonString(reason),
+               "}"));
+}
+
+void DeleteUserInTxn(Txn& txn, const OpContext& ctx, RowId user, RowId actor) {
+  const Database& db = txn.db();
+  // 1. Anonymise the user.
+  txn.Set(TableId::users, user, users::deleted_at, ctx.now);
+  txn.Set(TableId::users, user, users::email, nullptr);
+  txn.Set(TableId::users, user, users::display_name, "Deleted User");
+  txn.Set(TableId::users, user, users::password_hash, nullptr);
+  for (ColumnId c : {users::bio, users::avatar_url, users::locale, users::country,
+                     users::timezone, users::status_reason, users::suspended_until}) {
+    txn.Set(TableId::users, user, c, nullptr);
+  }
+  txn.Set(TableId::users, user, users::account_status, AccountStatus::DELETED);
+  txn.Set(TableId::users, user, users::is_active, false);
+  // 2-3. End owned live rooms; leave every room.
+  RemoveFromRooms(txn, ctx, user);
+  // 4. Soft-delete owned recordings.
+  const Table& recs = db.table(TableId::recordings);
+  std::vector<RowId> owned;
+  db.ordered(kRecordingsByOwner).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId r) {
+    if (recs.IsNull(r, recordings::deleted_at)) owned.push_back(r);
+    return true;
+  });
+  for (RowId r : owned) txn.Set(TableId::recordings, r, recordings::deleted_at, ctx.now);
+  // Cascade: login providers (and their tokens) go.
+  std::vector<RowId> providers;
+  db.ordered(kProvidersByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId p) {
+    providers.push_back(p);
+    return true;
+  });
+  for (RowId p : providers) txn.Delete(TableId::auth_providers, p);
+  // 5. The audit row; 6. earlier audit rows stay, pointing at the anonymised user.
+  Audit(txn, ctx, AuditAction::USER_LOGOUT, user, kNoRow, actor == user ? kNoRow : actor,
+        R"({"reason":"account_deleted"})");
+}
+
+}  // namespace internal
 }  // namespace vox

@@ -5,12 +5,14 @@
 
 #include "engine/internal/op_util.h"
 #include "engine/internal/room_util.h"
+#include "engine/ops/queries.h"
 #include "engine/txn.h"
 
 namespace vox {
 namespace {
 
 using internal::Audit;
+using internal::JsonString;
 using internal::RefOrNull;
 using internal::RoomName;
 using internal::UserName;
@@ -416,6 +418,100 @@ void EndRoomInTxn(Txn& txn, const OpContext& ctx, RowId room, RowId actor) {
         StrCat(R"({"participants_left":)", present.size(), "}"));
 }
 
+
+void KickInTxn(Txn& txn, const OpContext& ctx, RowId p, RowId actor, std::string_view reason) {
+  LeaveInTxn(txn, p);
+  SetParticipant(txn, p, room_participants::is_kicked, true);
+  SetParticipant(txn, p, room_participants::kicked_at, ctx.now);
+  SetParticipant(txn, p, room_participants::kicked_by, RefOrNull(actor));
+  SetParticipant(txn, p, room_participants::kick_reason, reason.empty() ? Value() : Value(reason));
+  const Table& parts = txn.table(TableId::room_participants);
+  Audit(txn, ctx, AuditAction::USER_KICKED, actor, parts.GetRef(p, room_participants::room_id),
+        parts.GetRef(p, room_participants::user_id),
+        reason.empty() ? "" : StrCat(R"({"reason":)", JsonString(reason), "}"));
+}
+
+absl::Status BanInTxn(Txn& txn, const OpContext& ctx, RowId room, RowId user, RowId actor,
+                      std::string_view reason, std::optional<Timestamp> expires_at) {
+  const Database& db = txn.db();
+  if (IsOwner(db, room, user)) {
+    return absl::PermissionDeniedError(
+        StrCat("the owner of ", RoomName(db, room), " cannot be banned from it"));
+  }
+  if (IsBanned(db, room, user)) {
+    return absl::AlreadyExistsError(
+        StrCat(UserName(db, user), " is already banned from ", RoomName(db, room)));
+  }
+  RowId p = FindPresent(db, room, user);
+  if (p != kNoRow) {
+    LeaveInTxn(txn, p);
+  } else {
+    // Mark the user's latest participation, or record one for the ban.
+    const Table& parts = db.table(TableId::room_participants);
+    Timestamp latest = INT64_MIN;
+    db.ordered(kParticipantsByRoom).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId r) {
+      if (parts.GetRef(r, room_participants::user_id) == user &&
+          parts.GetTime(r, room_participants::joined_at) >= latest) {
+        latest = parts.GetTime(r, room_participants::joined_at);
+        p = r;
+      }
+      return true;
+    });
+    if (p == kNoRow) {
+      p = txn.Insert(TableId::room_participants,
+                     {{room_participants::user_id, user},
+                      {room_participants::room_id, room},
+                      {room_participants::left_at, ctx.now},
+                      {room_participants::connection_status, ConnectionStatus::DISCONNECTED}});
+      if (p == kNoRow) return txn.status();
+    }
+  }
+  SetParticipant(txn, p, room_participants::is_banned, true);
+  SetParticipant(txn, p, room_participants::banned_at, ctx.now);
+  SetParticipant(txn, p, room_participants::banned_by, RefOrNull(actor));
+  SetParticipant(txn, p, room_participants::ban_reason, reason.empty() ? Value() : Value(reason));
+  SetParticipant(txn, p, room_participants::ban_expires_at,
+                 expires_at ? Value(*expires_at) : Value());
+  Audit(txn, ctx, AuditAction::USER_BANNED, actor, room, user,
+        reason.empty() ? "" : StrCat(R"({"reason":)", JsonString(reason), "}"));
+  return absl::OkStatus();
+}
+
+bool UnbanInTxn(Txn& txn, const OpContext& ctx, RowId room, RowId user, RowId actor) {
+  const Value ban_key[] = {Value(room), Value(user)};
+  const RowId p = txn.db().hash(kBanned).Find(ban_key);
+  if (p == kNoRow) return false;
+  SetParticipant(txn, p, room_participants::is_banned, false);
+  SetParticipant(txn, p, room_participants::ban_expires_at, nullptr);
+  Audit(txn, ctx, AuditAction::USER_UNBANNED, actor, room, user);
+  return true;
+}
+
+void HostMuteInTxn(Txn& txn, const OpContext& ctx, RowId p, RowId actor, bool muted,
+                   std::optional<Timestamp> expires_at) {
+  const Table& parts = txn.table(TableId::room_participants);
+  SetParticipant(txn, p, room_participants::is_muted, muted);
+  SetParticipant(txn, p, room_participants::muted_by_host, muted);
+  SetParticipant(txn, p, room_participants::mute_expires_at,
+                 muted && expires_at ? Value(*expires_at) : Value());
+  if (muted) {
+    SetParticipant(txn, p, room_participants::muted_at, ctx.now);
+    SetParticipant(txn, p, room_participants::mute_count,
+                   parts.GetInt(p, room_participants::mute_count) + 1);
+  }
+  Audit(txn, ctx, muted ? AuditAction::USER_MUTED : AuditAction::USER_UNMUTED, actor,
+        parts.GetRef(p, room_participants::room_id), parts.GetRef(p, room_participants::user_id),
+        R"({"self":false})");
+}
+
+void DeleteRoomInTxn(Txn& txn, const OpContext& ctx, RowId room, RowId actor) {
+  if (txn.table(TableId::rooms).GetEnum<RoomStatus>(room, rooms::status) == RoomStatus::LIVE) {
+    EndRoomInTxn(txn, ctx, room, actor);
+  }
+  txn.Set(TableId::rooms, room, rooms::deleted_at, ctx.now);
+  Audit(txn, ctx, AuditAction::ROOM_UPDATED, actor, room, kNoRow, R"({"deleted":true})");
+}
+
 }  // namespace internal
 
 // ---- operations ------------------------------------------------------------------
@@ -501,17 +597,18 @@ absl::Status SetMuted(Database& db, const OpContext& ctx, const Uuid& room_id,
     if (parts.GetBool(p, room_participants::is_muted) == muted && !expires_at) {
       return absl::OkStatus();  // already so: nothing to record
     }
-    SetParticipant(txn, p, room_participants::is_muted, muted);
-    SetParticipant(txn, p, room_participants::muted_by_host, muted && !self);
-    SetParticipant(txn, p, room_participants::mute_expires_at,
-                   muted && expires_at ? Value(*expires_at) : Value());
-    if (muted) {
-      SetParticipant(txn, p, room_participants::muted_at, ctx.now);
-      SetParticipant(txn, p, room_participants::mute_count,
-                     parts.GetInt(p, room_participants::mute_count) + 1);
+    if (self) {
+      SetParticipant(txn, p, room_participants::is_muted, muted);
+      if (muted) {
+        SetParticipant(txn, p, room_participants::muted_at, ctx.now);
+        SetParticipant(txn, p, room_participants::mute_count,
+                       parts.GetInt(p, room_participants::mute_count) + 1);
+      }
+      Audit(txn, ctx, muted ? AuditAction::USER_MUTED : AuditAction::USER_UNMUTED, actor.user,
+            room, target.first, R"({"self":true})");
+    } else {
+      internal::HostMuteInTxn(txn, ctx, p, actor.user, muted, expires_at);
     }
-    Audit(txn, ctx, muted ? AuditAction::USER_MUTED : AuditAction::USER_UNMUTED, actor.user, room,
-          target.first, self ? R"({"self":true})" : R"({"self":false})");
     return absl::OkStatus();
   });
 }
@@ -650,15 +747,8 @@ absl::Status KickParticipant(Database& db, const OpContext& ctx, const Uuid& roo
     VOX_ASSIGN_OR_RETURN(RowId room, ResolveRoom(db, room_id));
     VOX_ASSIGN_OR_RETURN(Actor actor, ResolveActor(db, room, actor_id));
     VOX_ASSIGN_OR_RETURN(auto target, ResolvePresentTarget(db, room, target_id));
-    const RowId p = target.second;
-    VOX_RETURN_IF_ERROR(CheckOutranks(db, room, actor, TargetRank(db, p), "kick"));
-    internal::LeaveInTxn(txn, p);
-    SetParticipant(txn, p, room_participants::is_kicked, true);
-    SetParticipant(txn, p, room_participants::kicked_at, ctx.now);
-    SetParticipant(txn, p, room_participants::kicked_by, actor.user);
-    SetParticipant(txn, p, room_participants::kick_reason, reason.empty() ? Value() : Value(reason));
-    Audit(txn, ctx, AuditAction::USER_KICKED, actor.user, room, target.first,
-          reason.empty() ? "" : StrCat(R"({"reason":)", internal::JsonString(reason), "}"));
+    VOX_RETURN_IF_ERROR(CheckOutranks(db, room, actor, TargetRank(db, target.second), "kick"));
+    internal::KickInTxn(txn, ctx, target.second, actor.user, reason);
     return absl::OkStatus();
   });
 }
@@ -673,50 +763,10 @@ absl::Status BanFromRoom(Database& db, const OpContext& ctx, const Uuid& room_id
     if (expires_at && *expires_at <= ctx.now) {
       return absl::InvalidArgumentError("the ban expiry must be in the future");
     }
-    if (IsOwner(db, room, user)) {
-      return absl::PermissionDeniedError(StrCat("the owner of ", RoomName(db, room),
-                                                " cannot be banned from it"));
-    }
-    const Value ban_key[] = {Value(room), Value(user)};
-    if (db.hash(kBanned).Find(ban_key) != kNoRow) {
-      return absl::AlreadyExistsError(
-          StrCat(UserName(db, user), " is already banned from ", RoomName(db, room)));
-    }
-    RowId p = internal::FindPresent(db, room, user);
-    if (p != kNoRow) {
-      VOX_RETURN_IF_ERROR(CheckOutranks(db, room, actor, TargetRank(db, p), "ban"));
-      internal::LeaveInTxn(txn, p);
-    } else {
-      VOX_RETURN_IF_ERROR(CheckOutranks(db, room, actor, 0, "ban"));
-      // Mark the user's latest participation, or record one for the ban.
-      const Table& parts = db.table(TableId::room_participants);
-      Timestamp latest = INT64_MIN;
-      db.ordered(kParticipantsByRoom).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId r) {
-        if (parts.GetRef(r, room_participants::user_id) == user &&
-            parts.GetTime(r, room_participants::joined_at) >= latest) {
-          latest = parts.GetTime(r, room_participants::joined_at);
-          p = r;
-        }
-        return true;
-      });
-      if (p == kNoRow) {
-        p = txn.Insert(TableId::room_participants, {{room_participants::user_id, user},
-                                                    {room_participants::room_id, room},
-                                                    {room_participants::left_at, ctx.now},
-                                                    {room_participants::connection_status,
-                                                     ConnectionStatus::DISCONNECTED}});
-        if (p == kNoRow) return txn.status();
-      }
-    }
-    SetParticipant(txn, p, room_participants::is_banned, true);
-    SetParticipant(txn, p, room_participants::banned_at, ctx.now);
-    SetParticipant(txn, p, room_participants::banned_by, actor.user);
-    SetParticipant(txn, p, room_participants::ban_reason, reason.empty() ? Value() : Value(reason));
-    SetParticipant(txn, p, room_participants::ban_expires_at,
-                   expires_at ? Value(*expires_at) : Value());
-    Audit(txn, ctx, AuditAction::USER_BANNED, actor.user, room, user,
-          reason.empty() ? "" : StrCat(R"({"reason":)", internal::JsonString(reason), "}"));
-    return absl::OkStatus();
+    const RowId p = internal::FindPresent(db, room, user);
+    VOX_RETURN_IF_ERROR(
+        CheckOutranks(db, room, actor, p == kNoRow ? 0 : TargetRank(db, p), "ban"));
+    return internal::BanInTxn(txn, ctx, room, user, actor.user, reason, expires_at);
   });
 }
 
@@ -727,14 +777,10 @@ absl::Status UnbanFromRoom(Database& db, const OpContext& ctx, const Uuid& room_
     VOX_ASSIGN_OR_RETURN(Actor actor, ResolveActor(db, room, actor_id));
     VOX_ASSIGN_OR_RETURN(RowId user, internal::Resolve(db, TableId::users, target_id, "user"));
     VOX_RETURN_IF_ERROR(CheckOutranks(db, room, actor, 0, "unban"));
-    const Value ban_key[] = {Value(room), Value(user)};
-    const RowId p = db.hash(kBanned).Find(ban_key);
-    if (p == kNoRow) {
-      return absl::NotFoundError(StrCat(UserName(db, user), " is not banned from ", RoomName(db, room)));
+    if (!internal::UnbanInTxn(txn, ctx, room, user, actor.user)) {
+      return absl::NotFoundError(
+          StrCat(UserName(db, user), " is not banned from ", RoomName(db, room)));
     }
-    SetParticipant(txn, p, room_participants::is_banned, false);
-    SetParticipant(txn, p, room_participants::ban_expires_at, nullptr);
-    Audit(txn, ctx, AuditAction::USER_UNBANNED, actor.user, room, user);
     return absl::OkStatus();
   });
 }
@@ -779,11 +825,7 @@ absl::Status DeleteRoom(Database& db, const OpContext& ctx, const Uuid& room_id,
     VOX_ASSIGN_OR_RETURN(RowId room, ResolveRoom(db, room_id));
     VOX_ASSIGN_OR_RETURN(Actor actor, ResolveActor(db, room, actor_id));
     VOX_RETURN_IF_ERROR(CheckRoomAdmin(db, room, actor, "delete"));
-    if (db.table(TableId::rooms).GetEnum<RoomStatus>(room, rooms::status) == RoomStatus::LIVE) {
-      internal::EndRoomInTxn(txn, ctx, room, actor.user);
-    }
-    txn.Set(TableId::rooms, room, rooms::deleted_at, ctx.now);
-    Audit(txn, ctx, AuditAction::ROOM_UPDATED, actor.user, room, kNoRow, R"({"deleted":true})");
+    internal::DeleteRoomInTxn(txn, ctx, room, actor.user);
     return absl::OkStatus();
   });
 }
