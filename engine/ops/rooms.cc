@@ -412,7 +412,7 @@ void EndRoomInTxn(Txn& txn, const OpContext& ctx, RowId room, RowId actor) {
             std::max<int64_t>(0, (ctx.now - recs.GetTime(r, recordings::started_at)) /
                                      kMicrosPerSecond));
     Audit(txn, ctx, AuditAction::RECORDING_STOPPED, actor, room, kNoRow,
-          R"({"reason":"room_ended"})");
+          StrCat(R"({"recording_id":")", FormatUuid(recs.id(r)), R"(","reason":"room_ended"})"));
   }
   Audit(txn, ctx, AuditAction::ROOM_ENDED, actor, room, kNoRow,
         StrCat(R"({"participants_left":)", present.size(), "}"));
