@@ -14,7 +14,10 @@ constexpr ColumnDef kLiveColumn = BoolCol().Named("_live");
 
 Table::Table(const TableDef& def) : def_(def), live_(kLiveColumn) {
   columns_.reserve(def.columns.size());
-  for (const ColumnDef& c : def.columns) columns_.emplace_back(c);
+  for (const ColumnDef& c : def.columns) {
+    if (c.Has(kUpdatedAt)) updated_at_ = static_cast<ColumnId>(columns_.size());
+    columns_.emplace_back(c);
+  }
   dependents_.assign(def.columns.size(), 0);
 
   primary_def_ = std::make_unique<IndexDef>(
@@ -63,8 +66,11 @@ RowId Table::AllocateRow(bool* reused) {
     for (ColumnId c = 0; c < columns_.size(); ++c) Put(r, c, kZero);
   } else {
     r = static_cast<RowId>(row_count_);
-    for (Column& c : columns_) c.Grow(row_count_ + 1);
-    live_.Grow(row_count_ + 1);
+    // Grow geometrically while small, then a chunk at a time: column chunks
+    // are allocated whole, so doubling a large table would waste half of it.
+    if (row_count_ == capacity_) {
+      Reserve(capacity_ < 64 ? 64 : capacity_ < kChunkRows ? capacity_ * 2 : capacity_ + kChunkRows);
+    }
     ++row_count_;
     *reused = false;
   }
@@ -216,8 +222,10 @@ size_t Table::IndexBytes() const {
 }
 
 void Table::Reserve(size_t rows) {
+  if (rows <= capacity_) return;
   for (Column& c : columns_) c.Grow(rows);
   live_.Grow(rows);
+  capacity_ = rows;
 }
 
 }  // namespace vox

@@ -35,6 +35,8 @@ class Table {
   bool IsLive(RowId r) const { return r < row_count_ && live_.Get<uint8_t>(r) != 0; }
 
   const Column& column(ColumnId c) const { return columns_[c]; }
+  // The table's updated_at column, or UINT16_MAX if it has none.
+  ColumnId updated_at_column() const { return updated_at_; }
 
   // ---- Reads. REQUIRES: IsLive(r).
   bool IsNull(RowId r, ColumnId c) const { return columns_[c].IsNull(r); }
@@ -102,6 +104,8 @@ class Table {
   Column live_;
   size_t row_count_ = 0;
   size_t live_count_ = 0;
+  size_t capacity_ = 0;  // rows every column can hold without growing
+  ColumnId updated_at_ = UINT16_MAX;
   std::vector<RowId> free_rows_;
   std::vector<std::unique_ptr<TableIndex>> indexes_;
   std::unique_ptr<IndexDef> primary_def_;

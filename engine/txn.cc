@@ -97,16 +97,15 @@ void Txn::Set(TableId t, RowId r, ColumnId c, const Value& v) {
   undo_.push_back(u);
   Record(t, ChangeKind::kUpdate, r);
   // Stamp updated_at, once per row and transaction.
-  const TableDef& def = table.def();
-  for (size_t uc = 0; uc < def.columns.size(); ++uc) {
-    if (!def.columns[uc].Has(kUpdatedAt) || uc == c) continue;
-    if (table.GetTime(r, static_cast<ColumnId>(uc)) == now_) break;
-    Undo stamp{UndoKind::kUpdate, t, static_cast<ColumnId>(uc), false, r, {}};
-    s = table.Update(r, static_cast<ColumnId>(uc), now_, &stamp.old);
-    VOX_DCHECK(s.ok());
-    undo_.push_back(stamp);
-    break;
+  const ColumnId stamp_column = table.updated_at_column();
+  if (stamp_column == UINT16_MAX || stamp_column == c ||
+      table.GetTime(r, stamp_column) == now_) {
+    return;
   }
+  Undo stamp{UndoKind::kUpdate, t, stamp_column, false, r, {}};
+  s = table.Update(r, stamp_column, now_, &stamp.old);
+  VOX_DCHECK(s.ok());
+  undo_.push_back(stamp);
 }
 
 void Txn::Delete(TableId t, RowId r) {

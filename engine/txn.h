@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "engine/database.h"
 
@@ -83,8 +84,8 @@ class Txn {
   Database& db_;
   Timestamp now_;
   absl::Status status_;
-  std::vector<Undo> undo_;
-  std::vector<RowChange> changes_;
+  absl::InlinedVector<Undo, 16> undo_;
+  absl::InlinedVector<RowChange, 16> changes_;
   bool done_ = false;
 };
 

@@ -1,0 +1,349 @@
+// voxctl: the operator's command-line tool.
+//
+//   voxctl demo   [--scale=0.01] [--seed=42]   load generated data, run every
+//                                              documented data flow, print them
+//   voxctl memory [--scale=0.1]  [--seed=42]   bytes per row for every table
+//
+// (Over-the-wire commands arrive with the server, issue 4.)
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "engine/ops/generic.h"
+#include "engine/ops/identity.h"
+#include "engine/ops/ledger.h"
+#include "engine/ops/maintenance.h"
+#include "engine/ops/media.h"
+#include "engine/ops/moderation.h"
+#include "engine/ops/notifications.h"
+#include "engine/ops/queries.h"
+#include "engine/ops/rooms.h"
+#include "schema/str.h"
+#include "tools/datagen/datagen.h"
+
+ABSL_FLAG(double, scale, -1, "scale factor of the generated data (demo: 0.01, memory: 0.1)");
+ABSL_FLAG(uint64_t, seed, 42, "seed of the generated data");
+
+namespace vox {
+namespace {
+
+std::string Message(const absl::Status& s) { return std::string(ToStd(s.message())); }
+
+void Progress(std::string_view phase, uint64_t done, uint64_t total) {
+  std::fprintf(stderr, "\r  loading %-12.*s %10llu / %llu rows", static_cast<int>(phase.size()),
+               phase.data(), static_cast<unsigned long long>(done),
+               static_cast<unsigned long long>(total));
+  if (done == total) std::fprintf(stderr, "\n");
+}
+
+absl::StatusOr<GeneratedData> Load(Database& db, double scale) {
+  std::printf("Generating the WORKLOAD.md data set at SF=%g (seed %llu)...\n", scale,
+              static_cast<unsigned long long>(absl::GetFlag(FLAGS_seed)));
+  GenerateOptions options{.scale = scale, .seed = absl::GetFlag(FLAGS_seed)};
+  options.progress = Progress;
+  auto data = GenerateWorkload(db, options);
+  if (data.ok()) {
+    std::printf("Loaded %llu rows in %.2f s.\n\n",
+                static_cast<unsigned long long>(data->total_rows), data->load_seconds);
+  }
+  return data;
+}
+
+// ---- voxctl memory ----------------------------------------------------------
+
+int Memory(double scale) {
+  Database db(WorkloadDatabaseOptions(absl::GetFlag(FLAGS_seed)));
+  auto data = Load(db, scale);
+  if (!data.ok()) {
+    std::fprintf(stderr, "voxctl: %s\n", Message(data.status()).c_str());
+    return 1;
+  }
+  std::printf("%-20s %12s %14s %14s %10s %10s\n", "table", "rows", "column bytes", "index bytes",
+              "B/row", "idx B/row");
+  size_t total_rows = 0, total_col = 0, total_idx = 0;
+  for (const TableDef& def : kTables) {
+    const Table& t = db.table(def.id);
+    const size_t rows = t.live_count(), col = t.ColumnBytes(), idx = t.IndexBytes();
+    total_rows += rows;
+    total_col += col;
+    total_idx += idx;
+    std::printf("%-20.*s %12zu %14zu %14zu %10.1f %10.1f\n", static_cast<int>(def.name.size()),
+                def.name.data(), rows, col, idx, rows ? double(col) / rows : 0.0,
+                rows ? double(idx) / rows : 0.0);
+  }
+  std::printf("%-20s %12zu %14zu %14zu %10.1f %10.1f\n", "total", total_rows, total_col,
+              total_idx, double(total_col) / total_rows, double(total_idx) / total_rows);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("\nresident memory (max): %.1f MiB\n", usage.ru_maxrss / 1024.0);
+  return 0;
+}
+
+// ---- voxctl demo --------------------------------------------------------------
+
+class Demo {
+ public:
+  Demo(Database& db, const GeneratedData& data) : db_(db), data_(data) {}
+
+  int Run() {
+    Section("Reads on the generated data (WORKLOAD R1-R9)");
+    Reads();
+    Section("Seed flow: User Registration");
+    const Uuid maya = Register("maya", "Maya");
+    const Uuid leo = Register("leo", "Leo");
+    const Uuid sam = Register("sam", "Sam");
+    Section("Seed flow: Create & Join Room");
+    const std::string_view tags[] = {"music", "jazz"};
+    auto room = CreateAndOpenRoom(db_, Ctx(), {.owner_id = maya, .room_code = "jazz-night",
+                                               .title = "Jazz night",
+                                               .settings = {.max_participants = 50, .tags = tags}});
+    if (!Check(room.status(), "create and open room 'jazz-night'")) return 1;
+    ShowRow(TableId::rooms, room->room_id);
+    Check(JoinRoom(db_, Ctx(), room->room_id, leo).status(), "leo joins");
+    Check(JoinRoom(db_, Ctx(), room->room_id, sam).status(), "sam joins");
+    Check(SetHandRaised(db_, Ctx(), room->room_id, leo, leo, true), "leo raises a hand");
+    Check(SetMuted(db_, Ctx(), room->room_id, maya, sam, true), "maya (host) mutes sam");
+    ShowPresent(room->room_id);
+    Section("Refusals: every check answers with a reason");
+    Refused(JoinRoom(db_, Ctx(), room->room_id, leo).status(), "leo joins twice");
+    Refused(SetMuted(db_, Ctx(), room->room_id, sam, sam, false), "sam unmutes himself");
+    Refused(EndRoom(db_, Ctx(), room->room_id, leo), "leo ends maya's room");
+    Refused(Gift(db_, Ctx(), {.sender_id = leo, .receiver_id = maya, .amount = 500}).status(),
+            "leo gifts 500 coins he does not have");
+    const NamedValue change[] = {{"action", "USER_LOGOUT"}};
+    Refused(UpdateRow(db_, Ctx(), TableId::audit_logs,
+                      db_.table(TableId::audit_logs).id(0), change),
+            "an audit row is edited");
+    Section("Seed flow: Recording");
+    RecordingFlow(room->room_id, maya);
+    Section("Virtual economy: top-up and a gift with its platform fee");
+    Check(SetFee(db_, Ctx(), {.transfer_type = TransferType::GIFT, .fee_bps = 1000, .min_fee = 1,
+                              .effective_from = Ctx().now})
+              .status(),
+          "gift fee set to 10%");
+    Check(TopUp(db_, Ctx(), {.user_id = leo, .amount = 1000, .idempotency_key = "topup-leo-1"})
+              .status(),
+          "leo tops up 1000 coins");
+    auto gift = Gift(db_, Ctx(), {.sender_id = leo, .receiver_id = maya, .amount = 200,
+                                  .room_id = room->room_id, .idempotency_key = "demo-gift-leo-maya"});
+    if (Check(gift.status(), "leo gifts maya 200 coins")) {
+      std::printf("      fee %lld to the platform, %lld to maya\n",
+                  static_cast<long long>(gift->fee), static_cast<long long>(200 - gift->fee));
+    }
+    auto retry = Gift(db_, Ctx(), {.sender_id = leo, .receiver_id = maya, .amount = 200,
+                                   .room_id = room->room_id, .idempotency_key = "demo-gift-leo-maya"});
+    if (retry.ok()) std::printf("  ok  a retry with the same key: already_done=%d\n", retry->already_done);
+    ShowBalance(leo, "leo");
+    ShowBalance(maya, "maya");
+    const LedgerAudit audit = AuditAllWallets(db_);
+    std::printf("  ledger audit over %lld wallets, %lld transfers: %s\n",
+                static_cast<long long>(audit.wallets), static_cast<long long>(audit.transfers),
+                audit.ok() ? "every balance equals its ledger, debits equal credits" : "MISMATCH");
+    Section("Moderation with expiry, then time passes");
+    const Uuid admin = Register("root", "Root");
+    {
+      Txn txn(db_, Ctx().now);
+      txn.Set(TableId::users, db_.table(TableId::users).FindById(admin), users::role,
+              UserRole::ADMIN);
+      txn.Commit();
+    }
+    Check(TakeModerationAction(db_, Ctx(), {.moderator_id = admin, .target_user_id = sam,
+                                            .type = ModerationActionType::SUSPENSION,
+                                            .reason = "spam", .expires_at = Ctx().now + 3600 * kMicrosPerSecond})
+              .status(),
+          "root suspends sam for an hour (sam leaves the room)");
+    ShowPresent(room->room_id);
+    clock_ += 2 * 3600 * kMicrosPerSecond;
+    auto report = RunMaintenance(db_, Ctx());
+    if (Check(report.status(), "maintenance two hours later")) {
+      std::printf("      lifted %lld restrictions, deleted %lld expired recordings, voided %lld "
+                  "reservations\n",
+                  static_cast<long long>(report->restrictions_lifted),
+                  static_cast<long long>(report->recordings_deleted),
+                  static_cast<long long>(report->reservations_voided));
+    }
+    Section("End the room");
+    Check(EndRoom(db_, Ctx(), room->room_id, maya), "maya ends 'jazz-night'");
+    ShowRow(TableId::rooms, room->room_id);
+    ShowAudit(room->room_id);
+    Section("Seed flow: Soft Delete User");
+    Check(DeleteUser(db_, Ctx(), leo, leo), "leo deletes his account");
+    ShowRow(TableId::users, leo);
+    const absl::Status indexes = db_.VerifyIndexes();
+    std::printf("\nEvery index agrees with a full scan of its table: %s\n",
+                indexes.ok() ? "yes" : Message(indexes).c_str());
+    return failures_ == 0 && indexes.ok() ? 0 : 1;
+  }
+
+ private:
+  OpContext Ctx() {
+    clock_ += kMicrosPerSecond;
+    return {.now = clock_};
+  }
+  void Section(std::string_view title) { std::printf("\n== %.*s\n", int(title.size()), title.data()); }
+  bool Check(const absl::Status& s, std::string_view what) {
+    if (s.ok()) {
+      std::printf("  ok  %.*s\n", int(what.size()), what.data());
+      return true;
+    }
+    ++failures_;
+    std::printf("  FAILED  %.*s: %s\n", int(what.size()), what.data(), Message(s).c_str());
+    return false;
+  }
+  void Refused(const absl::Status& s, std::string_view what) {
+    if (s.ok()) {
+      ++failures_;
+      std::printf("  NOT REFUSED  %.*s\n", int(what.size()), what.data());
+      return;
+    }
+    std::printf("  refused  %.*s -> %s: %s\n", int(what.size()), what.data(),
+                absl::StatusCodeToString(s.code()).c_str(), Message(s).c_str());
+  }
+  void ShowRow(TableId t, const Uuid& id) {
+    const RowId r = db_.table(t).FindById(id);
+    std::printf("      %.*s %s\n", int(GetTable(t).name.size()), GetTable(t).name.data(),
+                RowToJson(db_, t, r).c_str());
+  }
+  Uuid Register(const std::string& name, const std::string& display) {
+    const std::string email = name + "@demo.example";
+    auto r = RegisterUser(db_, Ctx(), {.username = name, .email = email,
+                                       .password_hash = "$argon2id$v=19$m=65536$demo",
+                                       .display_name = display});
+    if (Check(r.status(), StrCat("register ", name, " (user, LOCAL sign-in, wallet, audit)"))) {
+      ShowRow(TableId::users, r->user_id);
+      return r->user_id;
+    }
+    return {};
+  }
+  void ShowPresent(const Uuid& room) {
+    std::vector<ParticipantState> present;
+    PresentParticipants(db_, db_.table(TableId::rooms).FindById(room), &present);
+    std::printf("      present now:");
+    for (const auto& p : present) {
+      std::printf(" %s(%s%s%s)",
+                  std::string(db_.table(TableId::users).GetString(p.user, users::username)).c_str(),
+                  std::string(EnumName(EnumId::ParticipantRole, p.role)).c_str(),
+                  p.muted ? ",muted" : "", p.hand_raised ? ",hand" : "");
+    }
+    std::printf("\n");
+  }
+  void ShowBalance(const Uuid& user, std::string_view name) {
+    auto b = GetWalletBalance(db_, user);
+    if (!b.ok()) return;
+    std::printf("      %.*s: balance %lld, available %lld, ledger consistent: %s\n",
+                int(name.size()), name.data(), static_cast<long long>(b->balance),
+                static_cast<long long>(b->available), b->ledger_consistent ? "yes" : "NO");
+  }
+  void ShowAudit(const Uuid& room) {
+    std::vector<RowId> rows;
+    RoomAuditTrail(db_, db_.table(TableId::rooms).FindById(room), 100, std::nullopt, &rows);
+    std::printf("      audit trail, newest first:");
+    const Table& audit = db_.table(TableId::audit_logs);
+    for (RowId r : rows) {
+      std::printf(" %s", std::string(EnumName(EnumId::AuditAction,
+                                              audit.GetEnum<AuditAction>(r, audit_logs::action)))
+                             .c_str());
+    }
+    std::printf("\n");
+  }
+  void RecordingFlow(const Uuid& room, const Uuid& host) {
+    auto rec = StartRecording(db_, Ctx(), {.room_id = room, .actor_id = host,
+                                           .storage_key = "recordings/jazz-night/1.webm",
+                                           .storage_bucket = "vox-recordings", .codec = "opus"});
+    if (!Check(rec.status(), "host starts recording (STARTED, audit RECORDING_STARTED)")) return;
+    const Uuid id = rec->recording_id;
+    Check(MarkRecordingInProgress(db_, Ctx(), id), "recorder reports IN_PROGRESS");
+    Check(StopRecording(db_, Ctx(), {.recording_id = id, .actor_id = host,
+                                     .size_bytes = 48'000'000, .duration_seconds = 1800}),
+          "host stops recording (STOPPED, audit RECORDING_STOPPED)");
+    Check(BeginProcessing(db_, Ctx(), id), "background job: PROCESSING");
+    Check(RecordingReady(db_, Ctx(), id, "https://cdn.example/jazz-night/1.webm"),
+          "background job: READY with its storage url");
+    ShowRow(TableId::recordings, id);
+    Refused(StopRecording(db_, Ctx(), {.recording_id = id, .actor_id = host}),
+            "stopping a READY recording");
+  }
+  void Reads() {
+    const Table& users = db_.table(TableId::users);
+    const RowId u = FindUserByEmail(db_, data_.sample_emails[0]);
+    std::printf("  R1 user by email %s -> %s\n", data_.sample_emails[0].c_str(),
+                std::string(users.GetString(u, users::username)).c_str());
+    std::vector<ParticipantState> present;
+    PresentParticipants(db_, data_.live_rooms[0], &present);
+    std::printf("  R2 present participants of a LIVE room: %zu\n", present.size());
+    std::vector<RowId> rows;
+    UserPresentRooms(db_, present[0].user, &rows);
+    std::printf("  R3 rooms that participant is in now: %zu\n", rows.size());
+    RoomAuditTrail(db_, data_.live_rooms[0], 100, std::nullopt, &rows);
+    std::printf("  R4 audit page of that room: %zu rows\n", rows.size());
+    auto expired = ExpiredRecordings(db_, kWorkloadNow, 1000);
+    if (expired.ok()) std::printf("  R5 expired recordings (first 1000): %zu\n", expired->size());
+    const RoomStats stats = RoomStatistics(db_, data_.live_rooms[0]);
+    std::printf("  R6 room statistics: %lld participations, %lld present, average %.0f s\n",
+                static_cast<long long>(stats.participations), static_cast<long long>(stats.present),
+                stats.average_duration_seconds);
+    std::string tag;
+    for (const auto& [name, id] : data_.tag_ids) {
+      LiveRoomsByTag(db_, name, 50, std::nullopt, &rows);
+      if (!rows.empty()) {
+        tag = name;
+        break;
+      }
+    }
+    std::printf("  R7 LIVE public rooms tagged %s (page of 50): %zu\n", tag.c_str(), rows.size());
+    if (!data_.banned.empty()) {
+      std::printf("  R8 ban check on a banned pair: %s\n",
+                  IsBanned(db_, data_.banned[0].room, data_.banned[0].user) ? "banned" : "not banned");
+    }
+    auto page = WalletTransactions(db_, users.id(data_.funded_users[0]), "COIN", 50);
+    if (page.ok()) std::printf("  R9 a user's transactions (page of 50): %zu\n", page->transfers.size());
+  }
+
+  Database& db_;
+  const GeneratedData& data_;
+  Timestamp clock_ = kWorkloadNow;
+  int failures_ = 0;
+};
+
+int DemoMain(double scale) {
+  Database db(WorkloadDatabaseOptions(absl::GetFlag(FLAGS_seed)));
+  auto data = Load(db, scale);
+  if (!data.ok()) {
+    std::fprintf(stderr, "voxctl: %s\n", Message(data.status()).c_str());
+    return 1;
+  }
+  return Demo(db, *data).Run();
+}
+
+}  // namespace
+}  // namespace vox
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "voxctl <command> [flags]\n\n"
+      "commands:\n"
+      "  demo     load generated data into the engine, run every documented data flow\n"
+      "  memory   load generated data and print bytes per row for every table\n");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() != 2) {
+    std::fprintf(stderr, "%s\n", absl::ProgramUsageMessage().data());
+    return 2;
+  }
+  const std::string command = args[1];
+  const double scale = absl::GetFlag(FLAGS_scale);
+  if (scale != -1 && (scale < 0.0005 || scale > 50)) {
+    std::fprintf(stderr, "voxctl: --scale must be between 0.0005 and 50\n");
+    return 2;
+  }
+  if (command == "demo") return vox::DemoMain(scale == -1 ? 0.01 : scale);
+  if (command == "memory") return vox::Memory(scale == -1 ? 0.1 : scale);
+  std::fprintf(stderr, "voxctl: unknown command '%s'\n%s\n", command.c_str(),
+               absl::ProgramUsageMessage().data());
+  return 2;
+}
