@@ -186,34 +186,31 @@ absl::Status HashTableIndex::Verify() const {
 // ---- OrderedTableIndex ----------------------------------------------------------
 
 OrderedTableIndex::OrderedTableIndex(const IndexDef& def, const Table& table)
-    : TableIndex(def, table), row_descending_(def.parts[def.num_parts - 1].descending) {}
+    : TableIndex(def, table), row_descending_(def.parts[def.num_parts - 1].descending) {
+  for (size_t i = 0; i < def.num_parts; ++i) {
+    const ColumnType t = table.def().columns[def.parts[i].column].type;
+    parts_[i] = {def.parts[i].column, static_cast<uint8_t>(OrderedKeyBits(t)), IsSignedKey(t),
+                 def.parts[i].descending};
+    if (t == ColumnType::kTags) tag_part_ = static_cast<int>(i);
+  }
+}
 
 KeyPacker& OrderedTableIndex::AddPart(KeyPacker& p, size_t part, int64_t value) const {
-  const KeyPart& kp = def_.parts[part];
-  const ColumnType t = table_.def().columns[kp.column].type;
-  const int bits = OrderedKeyBits(t);
-  if (IsSignedKey(t)) return p.AddSigned(value, bits, kp.descending);
-  return p.AddUnsigned(static_cast<uint64_t>(value), bits, kp.descending);
+  const Part& pi = parts_[part];
+  if (pi.is_signed) return p.AddSigned(value, pi.bits, pi.descending);
+  return p.AddUnsigned(static_cast<uint64_t>(value), pi.bits, pi.descending);
 }
 
 template <typename Fn>
 void OrderedTableIndex::ForEachKey(RowId row, Fn&& fn) const {
   // At most one part is a tags column: one key per tag in it.
-  int tag_part = -1;
   uint16_t tags[kMaxTagsPerRoom];
   int tag_count = 1;
-  for (size_t i = 0; i < def_.num_parts; ++i) {
-    if (table_.def().columns[def_.parts[i].column].type == ColumnType::kTags) {
-      tag_part = static_cast<int>(i);
-      tag_count = UnpackTags(table_.GetInt(row, def_.parts[i].column), tags);
-    }
-  }
+  if (tag_part_ >= 0) tag_count = UnpackTags(table_.GetInt(row, parts_[tag_part_].column), tags);
   for (int t = 0; t < tag_count; ++t) {
     KeyPacker p;
-    for (size_t i = 0; i < def_.num_parts; ++i) {
-      const int64_t v = static_cast<int>(i) == tag_part ? tags[t]
-                                                        : table_.GetInt(row, def_.parts[i].column);
-      AddPart(p, i, v);
+    for (int i = 0; i < def_.num_parts; ++i) {
+      AddPart(p, i, i == tag_part_ ? tags[t] : table_.GetInt(row, parts_[i].column));
     }
     fn(p.Finish(EncodedRow(row)));
   }

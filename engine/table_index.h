@@ -5,6 +5,7 @@
 #ifndef VOXDB_ENGINE_TABLE_INDEX_H_
 #define VOXDB_ENGINE_TABLE_INDEX_H_
 
+#include <array>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -116,7 +117,16 @@ class OrderedTableIndex final : public TableIndex {
   KeyPacker& AddPart(KeyPacker& p, size_t part, int64_t value) const;
   RowId EncodedRow(RowId row) const { return row_descending_ ? ~row : row; }
 
+  // Each key part's encoding, worked out once from the schema.
+  struct Part {
+    ColumnId column;
+    uint8_t bits;
+    bool is_signed;
+    bool descending;
+  };
   OrderedIndex tree_;
+  std::array<Part, kMaxKeyParts> parts_{};
+  int tag_part_ = -1;  // the part that is a tags column, if any
   bool row_descending_;
 };
 

@@ -7,53 +7,19 @@
 #include "engine/txn.h"
 #include "gtest/gtest.h"
 #include "schema/str.h"
+#include "test_util.h"
 
 namespace vox {
 namespace {
+
+using testing::Contains;
+using testing::DumpDb;
 
 constexpr Timestamp kNow = 1793491200LL * kMicrosPerSecond;  // 2026-11-01T00:00:00Z
 constexpr Timestamp kSecond = kMicrosPerSecond;
 constexpr Timestamp kDay = 86400 * kSecond;
 constexpr Uuid kUnknown{.hi = 0x0123, .lo = 0x4567};
 
-// Whether `text` contains `part`, with both shown on failure.
-::testing::AssertionResult Contains(std::string_view text, std::string_view part) {
-  if (text.find(part) != std::string_view::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
-}
-
-// Every live row of every table, as text: equal before and after an
-// operation exactly when the operation changed nothing.
-std::string DumpDb(const Database& db) {
-  std::string out;
-  for (const TableDef& def : kTables) {
-    const Table& t = db.table(def.id);
-    out += StrCat(def.name, " ", t.live_count(), "\n");
-    for (RowId r = 0; r < t.row_count(); ++r) {
-      if (!t.IsLive(r)) continue;
-      for (ColumnId c = 0; c < def.columns.size(); ++c) {
-        if (t.IsNull(r, c)) {
-          out += "null|";
-          continue;
-        }
-        switch (def.columns[c].type) {
-          case ColumnType::kString:
-          case ColumnType::kJson:
-            out += StrCat(t.GetString(r, c), "|");
-            break;
-          case ColumnType::kUuid:
-          case ColumnType::kInet:
-            out += StrCat(FormatUuid(t.GetUuid(r, c)), "|");
-            break;
-          default:
-            out += StrCat(t.GetInt(r, c), "|");
-        }
-      }
-      out += "\n";
-    }
-  }
-  return out;
-}
 
 class NotificationFixture : public ::testing::Test {
  protected:
