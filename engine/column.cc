@@ -49,8 +49,11 @@ Column::Column(const ColumnDef& def) : def_(&def), width_(ColumnWidth(def.type))
 std::shared_ptr<Column::Chunk> Column::NewChunk(uint32_t capacity, const Chunk* from) const {
   auto c = std::make_shared<Chunk>();
   c->capacity = capacity;
-  c->data.reset(new uint8_t[size_t{capacity} * width_]());
-  if (def_->nullable()) c->validity.reset(new uint64_t[(capacity + 63) / 64]());
+  c->data.reset(static_cast<uint8_t*>(std::calloc(size_t{capacity} * width_, 1)));
+  if (def_->nullable()) {
+    c->validity.reset(static_cast<uint64_t*>(std::calloc((capacity + 63) / 64, sizeof(uint64_t))));
+  }
+  if (c->data == nullptr || (def_->nullable() && c->validity == nullptr)) std::abort();  // OOM
   if (from != nullptr) {
     const uint32_t n = std::min(capacity, from->capacity);
     std::memcpy(c->data.get(), from->data.get(), size_t{n} * width_);

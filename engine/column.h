@@ -9,6 +9,7 @@
 #define VOXDB_ENGINE_COLUMN_H_
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -119,10 +120,14 @@ class Column {
   size_t MemoryBytes() const;
 
  private:
+  // calloc'd: fresh zero pages come from the kernel without a memset.
+  struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
+  };
   struct Chunk {
-    std::unique_ptr<uint8_t[]> data;
-    std::unique_ptr<uint64_t[]> validity;  // nullable columns only; 1 = present
-    uint32_t capacity = 0;                 // rows
+    std::unique_ptr<uint8_t[], FreeDeleter> data;
+    std::unique_ptr<uint64_t[], FreeDeleter> validity;  // nullable only; 1 = present
+    uint32_t capacity = 0;                              // rows
   };
   Chunk* Writable(RowId row);
   std::shared_ptr<Chunk> NewChunk(uint32_t capacity, const Chunk* copy_from) const;

@@ -24,11 +24,11 @@ Database::Database(DatabaseOptions options)
           GetTable(col.ref_table).delete_policy != DeletePolicy::kHard) {
         continue;
       }
-      const OrderedTableIndex* found = nullptr;
+      const RangeIndex* found = nullptr;
       for (size_t i = 0; i < kIndexCount; ++i) {
-        if (kIndexes[i].table == def.id && kIndexes[i].kind == IndexKind::kOrdered &&
+        if (kIndexes[i].table == def.id && kIndexes[i].kind != IndexKind::kUniqueHash &&
             kIndexes[i].parts[0].column == c) {
-          found = &ordered(i);
+          found = &range(i);
           break;
         }
       }
@@ -39,12 +39,13 @@ Database::Database(DatabaseOptions options)
   }
 }
 
-Uuid Database::NewId(Timestamp now) {
+Uuid Database::NewId(Timestamp now, RowId row) {
   const uint64_t ms = static_cast<uint64_t>(now / 1000);
   const uint64_t r1 = rng_(), r2 = rng_();
   Uuid u;
-  u.hi = (ms << 16) | 0x7000 | (r1 & 0x0fff);                  // version 7
-  u.lo = (r2 & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  u.hi = (ms << 16) | 0x7000 | (r1 & 0x0fff);  // version 7, 12 random bits
+  // variant 10, 30 random bits, the row: 42 random bits in all.
+  u.lo = 0x8000000000000000ULL | (r2 & 0x3fffffff00000000ULL) | row;
   return u;
 }
 

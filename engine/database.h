@@ -40,16 +40,30 @@ class Database {
   Table& table(TableId t) { return *tables_[static_cast<size_t>(t)]; }
   const Table& table(TableId t) const { return *tables_[static_cast<size_t>(t)]; }
 
-  // The index at position `no` of kIndexes (use IndexNo("name")).
+  // The index at position `no` of kIndexes (use IndexNo("name")), by kind.
+  // range() serves both ordered and grouped indexes.
+  const RangeIndex& range(size_t no) const {
+    VOX_DCHECK(kIndexes[no].kind != IndexKind::kUniqueHash);
+    return static_cast<const RangeIndex&>(*indexes_[no]);
+  }
   const OrderedTableIndex& ordered(size_t no) const {
+    VOX_DCHECK(kIndexes[no].kind == IndexKind::kOrdered);
     return static_cast<const OrderedTableIndex&>(*indexes_[no]);
   }
+  const GroupedTableIndex& grouped(size_t no) const {
+    VOX_DCHECK(kIndexes[no].kind == IndexKind::kGrouped);
+    return static_cast<const GroupedTableIndex&>(*indexes_[no]);
+  }
   const HashTableIndex& hash(size_t no) const {
+    VOX_DCHECK(kIndexes[no].kind == IndexKind::kUniqueHash);
     return static_cast<const HashTableIndex&>(*indexes_[no]);
   }
 
-  // A new UUIDv7: 48 bits of `now` in ms, then random bits.
-  Uuid NewId(Timestamp now);
+  // A new UUIDv7 for row `row` of some table: 48 bits of `now` in ms, then
+  // random bits, with `row` in the low 32 (see Table::FindById).
+  Uuid NewId(Timestamp now, RowId row);
+  // 64 random bits from the id generator (codes, tokens).
+  uint64_t RandomBits() { return rng_(); }
 
   // A foreign key into a hard-deletable table, with the index that finds
   // the referring rows.
@@ -57,7 +71,7 @@ class Database {
     TableId table;
     ColumnId column;
     OnDelete on_delete;
-    const OrderedTableIndex* index;
+    const RangeIndex* index;
   };
   std::span<const Referrer> referrers(TableId t) const {
     return referrers_[static_cast<size_t>(t)];

@@ -24,6 +24,7 @@ Table::Table(const TableDef& def) : def_(def), live_(kLiveColumn) {
       UniqueHash(def.id, "primary key").On(0));
   indexes_.push_back(TableIndex::Create(*primary_def_, *this));
   primary_ = static_cast<HashTableIndex*>(indexes_[0].get());
+  primary_->SkipSelfLocated();
   for (const IndexDef& ix : kIndexes) {
     if (ix.table == def.id) indexes_.push_back(TableIndex::Create(ix, *this));
   }
@@ -51,6 +52,9 @@ Value Table::GetValue(RowId r, ColumnId c) const {
 }
 
 RowId Table::FindById(const Uuid& id) const {
+  // Ids the engine mints carry their row: check it before the index.
+  const auto candidate = static_cast<RowId>(id.lo);
+  if (IsLive(candidate) && columns_[0].GetUuid(candidate) == id) return candidate;
   const Value key[] = {id};
   return primary_->Find(key);
 }
@@ -136,6 +140,18 @@ absl::Status Table::ClashError(const TableIndex& ix, RowId r) const {
 }
 
 absl::Status Table::IndexRow(RowId r) {
+  // The primary index leaves out self-locating ids, so check that no other
+  // row holds this id: one whose id self-locates to it, or (when this id
+  // self-locates and so skips the index) one in the index.
+  const Uuid my = id(r);
+  const auto other = static_cast<RowId>(my.lo);
+  if (other != r && IsLive(other) && columns_[0].GetUuid(other) == my) {
+    return ClashError(*indexes_[0], r);
+  }
+  if (HashTableIndex::SelfLocated(my, r)) {
+    const Value key[] = {my};
+    if (primary_->Find(key) != kNoRow) return ClashError(*indexes_[0], r);
+  }
   for (size_t i = 0; i < indexes_.size(); ++i) {
     if (!indexes_[i]->Insert(r)) {
       absl::Status err = ClashError(*indexes_[i], r);

@@ -48,11 +48,21 @@ bool IsSignedKey(ColumnType t) {
   return t == ColumnType::kInt32 || t == ColumnType::kInt64 || t == ColumnType::kTimestamp;
 }
 
+// A column's value as an index key part: nulls sort first (kNullKey).
+int64_t KeyValue(const Table& table, RowId row, ColumnId c) {
+  if (!table.IsNull(row, c)) return table.GetInt(row, c);
+  return IsSignedKey(table.def().columns[c].type) ? kNullKey : 0;
+}
+
 }  // namespace
 
 std::unique_ptr<TableIndex> TableIndex::Create(const IndexDef& def, const Table& table) {
-  if (def.kind == IndexKind::kUniqueHash) return std::make_unique<HashTableIndex>(def, table);
-  return std::make_unique<OrderedTableIndex>(def, table);
+  switch (def.kind) {
+    case IndexKind::kUniqueHash: return std::make_unique<HashTableIndex>(def, table);
+    case IndexKind::kOrdered: return std::make_unique<OrderedTableIndex>(def, table);
+    case IndexKind::kGrouped: return std::make_unique<GroupedTableIndex>(def, table);
+  }
+  return nullptr;
 }
 
 bool TableIndex::Matches(RowId row) const {
@@ -151,6 +161,11 @@ bool HashTableIndex::Access::RowEqualsProbe(RowId r, const Probe& key) const {
   return true;
 }
 
+bool HashTableIndex::Indexed(RowId row) const {
+  if (skip_self_located_ && SelfLocated(table_.id(row), row)) return false;
+  return Matches(row);
+}
+
 RowId HashTableIndex::Conflict(RowId row) const {
   if (!Matches(row)) return kNoRow;
   const RowId other = index_.FindConflict(row);
@@ -158,18 +173,18 @@ RowId HashTableIndex::Conflict(RowId row) const {
 }
 
 bool HashTableIndex::Insert(RowId row) {
-  if (!Matches(row)) return true;
+  if (!Indexed(row)) return true;
   return index_.Insert(row);
 }
 
 void HashTableIndex::Erase(RowId row) {
-  if (Matches(row)) index_.Erase(row);
+  if (Indexed(row)) index_.Erase(row);
 }
 
 absl::Status HashTableIndex::Verify() const {
   size_t expected = 0;
   for (RowId r = 0; r < table_.row_count(); ++r) {
-    if (!table_.IsLive(r) || !Matches(r)) continue;
+    if (!table_.IsLive(r) || !Indexed(r)) continue;
     ++expected;
     if (index_.FindConflict(r) != r) {
       return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": row ", r,
@@ -186,7 +201,7 @@ absl::Status HashTableIndex::Verify() const {
 // ---- OrderedTableIndex ----------------------------------------------------------
 
 OrderedTableIndex::OrderedTableIndex(const IndexDef& def, const Table& table)
-    : TableIndex(def, table), row_descending_(def.parts[def.num_parts - 1].descending) {
+    : RangeIndex(def, table), row_descending_(def.parts[def.num_parts - 1].descending) {
   for (size_t i = 0; i < def.num_parts; ++i) {
     const ColumnType t = table.def().columns[def.parts[i].column].type;
     parts_[i] = {def.parts[i].column, static_cast<uint8_t>(OrderedKeyBits(t)), IsSignedKey(t),
@@ -210,7 +225,7 @@ void OrderedTableIndex::ForEachKey(RowId row, Fn&& fn) const {
   for (int t = 0; t < tag_count; ++t) {
     KeyPacker p;
     for (int i = 0; i < def_.num_parts; ++i) {
-      AddPart(p, i, i == tag_part_ ? tags[t] : table_.GetInt(row, parts_[i].column));
+      AddPart(p, i, i == tag_part_ ? tags[t] : KeyValue(table_, row, parts_[i].column));
     }
     fn(p.Finish(EncodedRow(row)));
   }
@@ -256,6 +271,111 @@ absl::Status OrderedTableIndex::Verify() const {
     return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": index has ",
                                             tree_.size(), " keys, scan gives ", expected.size(),
                                             expected.size() == tree_.size() ? " (different)" : ""));
+  }
+  return absl::OkStatus();
+}
+
+// ---- GroupedTableIndex ----------------------------------------------------------
+
+GroupedTableIndex::GroupedTableIndex(const IndexDef& def, const Table& table)
+    : RangeIndex(def, table), descending_(def.num_parts > 1 && def.parts[1].descending) {}
+
+uint32_t GroupedTableIndex::GroupOf(RowId row) const {
+  return static_cast<uint32_t>(table_.GetInt(row, def_.parts[0].column));
+}
+
+uint64_t GroupedTableIndex::PackSort(const int64_t* values, size_t count, int* used) const {
+  // Parts packed from the top bit down, signed values offset to sort unsigned.
+  uint64_t key = 0;
+  *used = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const ColumnType t = table_.def().columns[def_.parts[i + 1].column].type;
+    const int bits = OrderedKeyBits(t);
+    uint64_t v = static_cast<uint64_t>(values[i]);
+    if (IsSignedKey(t)) v ^= uint64_t{1} << (bits - 1);
+    if (bits < 64) v &= (uint64_t{1} << bits) - 1;
+    *used += bits;
+    key |= v << (64 - *used);
+  }
+  return key;
+}
+
+uint64_t GroupedTableIndex::SortKey(RowId row) const {
+  int64_t values[kMaxKeyParts];
+  const size_t n = def_.num_parts - 1;
+  for (size_t i = 0; i < n; ++i) values[i] = KeyValue(table_, row, def_.parts[i + 1].column);
+  int used;
+  return PackSort(values, n, &used);
+}
+
+size_t GroupedTableIndex::ScanPrefix(std::initializer_list<int64_t> prefix,
+                                     absl::FunctionRef<bool(RowId)> fn) const {
+  VOX_DCHECK(prefix.size() >= 1 && prefix.size() <= def_.num_parts);
+  if (prefix.size() == 1) return ScanGroup(*prefix.begin(), std::nullopt, fn);
+  int used;
+  const uint64_t low = PackSort(prefix.begin() + 1, prefix.size() - 1, &used);
+  const uint64_t high = used == 64 ? low : low | ((uint64_t{1} << (64 - used)) - 1);
+  const std::span<const GroupEntry> entries = Group(*prefix.begin());
+  const size_t begin =
+      std::lower_bound(entries.begin(), entries.end(), GroupEntry::Make(low, 0)) - entries.begin();
+  const size_t end = std::upper_bound(entries.begin(), entries.end(),
+                                      GroupEntry::Make(high, UINT32_MAX)) -
+                     entries.begin();
+  size_t n = 0;
+  for (size_t k = 0; k < end - begin; ++k) {
+    ++n;
+    if (!fn(entries[descending_ ? end - 1 - k : begin + k].row)) break;
+  }
+  return n;
+}
+
+size_t GroupedTableIndex::ScanGroup(int64_t group, std::optional<GroupEntry> after,
+                                    absl::FunctionRef<bool(RowId)> fn) const {
+  const std::span<const GroupEntry> entries = index_.Group(static_cast<uint32_t>(group));
+  size_t n = 0;
+  if (descending_) {
+    // Newest first: walk back from the end, or from just before `after`.
+    size_t end = entries.size();
+    if (after) end = std::lower_bound(entries.begin(), entries.end(), *after) - entries.begin();
+    for (size_t i = end; i-- > 0;) {
+      ++n;
+      if (!fn(entries[i].row)) break;
+    }
+  } else {
+    size_t begin = 0;
+    if (after) begin = std::upper_bound(entries.begin(), entries.end(), *after) - entries.begin();
+    for (size_t i = begin; i < entries.size(); ++i) {
+      ++n;
+      if (!fn(entries[i].row)) break;
+    }
+  }
+  return n;
+}
+
+bool GroupedTableIndex::Insert(RowId row) {
+  if (Matches(row)) index_.Insert(GroupOf(row), EntryOf(row));
+  return true;
+}
+
+void GroupedTableIndex::Erase(RowId row) {
+  if (Matches(row)) index_.Erase(GroupOf(row), EntryOf(row));
+}
+
+absl::Status GroupedTableIndex::Verify() const {
+  std::vector<std::pair<uint32_t, GroupEntry>> expected, actual;
+  for (RowId r = 0; r < table_.row_count(); ++r) {
+    if (table_.IsLive(r) && Matches(r)) expected.emplace_back(GroupOf(r), EntryOf(r));
+  }
+  index_.ForEach([&](uint32_t g, const GroupEntry& e) { actual.emplace_back(g, e); });
+  auto less = [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second < b.second;
+  };
+  std::sort(expected.begin(), expected.end(), less);
+  std::sort(actual.begin(), actual.end(), less);
+  if (expected != actual) {
+    return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": index has ",
+                                      actual.size(), " entries, scan gives ", expected.size(),
+                                      expected.size() == actual.size() ? " (different)" : ""));
   }
   return absl::OkStatus();
 }

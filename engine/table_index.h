@@ -8,10 +8,13 @@
 #include <array>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <span>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "engine/value.h"
+#include "index/grouped_index.h"
 #include "index/hash_index.h"
 #include "index/ordered_index.h"
 #include "schema/schema.h"
@@ -51,6 +54,13 @@ class HashTableIndex final : public TableIndex {
  public:
   HashTableIndex(const IndexDef& def, const Table& table);
 
+  // For a table's primary key: rows whose id carries their own row id
+  // (SelfLocated) are found without the index and are left out of it.
+  void SkipSelfLocated() { skip_self_located_ = true; }
+  static bool SelfLocated(const Uuid& id, RowId row) {
+    return static_cast<RowId>(id.lo) == row;
+  }
+
   // The row whose key equals `key` (one Value per key part), or kNoRow.
   RowId Find(std::span<const Value> key) const { return index_.Find(key); }
   // The other row already holding `row`'s key, or kNoRow.
@@ -74,12 +84,28 @@ class HashTableIndex final : public TableIndex {
   };
 
  private:
+  bool Indexed(RowId row) const;
+
   Access access_;
   UniqueHashIndex<Access> index_;
+  bool skip_self_located_ = false;
+};
+
+// An index that lists rows in key order under a key prefix.
+class RangeIndex : public TableIndex {
+ public:
+  // Calls fn(row) for the rows whose first prefix.size() key parts equal
+  // `prefix` (ints, timestamps, enums, RowIds of refs), in key order, while
+  // fn returns true. Returns how many rows it visited.
+  virtual size_t ScanPrefix(std::initializer_list<int64_t> prefix,
+                            absl::FunctionRef<bool(RowId)> fn) const = 0;
+
+ protected:
+  using TableIndex::TableIndex;
 };
 
 // An ordered index over packed keys (see KeyPacker): ranges and order.
-class OrderedTableIndex final : public TableIndex {
+class OrderedTableIndex final : public RangeIndex {
  public:
   OrderedTableIndex(const IndexDef& def, const Table& table);
 
@@ -96,9 +122,8 @@ class OrderedTableIndex final : public TableIndex {
   // also list the newest row first.
   RowId RowOf(IndexKey key) const { return row_descending_ ? ~KeyRow(key) : KeyRow(key); }
 
-  // Calls fn(row) for rows under `prefix` in key order while fn returns true.
-  template <typename Fn>
-  size_t ScanPrefix(std::initializer_list<int64_t> prefix, Fn&& fn) const {
+  size_t ScanPrefix(std::initializer_list<int64_t> prefix,
+                    absl::FunctionRef<bool(RowId)> fn) const override {
     auto [lo, hi] = PrefixRange(prefix);
     return tree_.Scan(lo, hi, [&](IndexKey k) { return fn(RowOf(k)); });
   }
@@ -128,6 +153,48 @@ class OrderedTableIndex final : public TableIndex {
   std::array<Part, kMaxKeyParts> parts_{};
   int tag_part_ = -1;  // the part that is a tags column, if any
   bool row_descending_;
+};
+
+// A grouped index (see GroupedIndex): for each value of its first key part,
+// the rows with that value sorted by the remaining parts.
+class GroupedTableIndex final : public RangeIndex {
+ public:
+  GroupedTableIndex(const IndexDef& def, const Table& table);
+
+  // The prefix's first value is the group; any further values narrow the
+  // group's rows to those whose leading sort parts equal them.
+  size_t ScanPrefix(std::initializer_list<int64_t> prefix,
+                    absl::FunctionRef<bool(RowId)> fn) const override;
+  // The group's rows in key order (newest first for a descending sort),
+  // starting just after the entry `after` when given (a page cursor).
+  size_t ScanGroup(int64_t group, std::optional<GroupEntry> after,
+                   absl::FunctionRef<bool(RowId)> fn) const;
+  // The entry `row` has (or would have) in this index: a page cursor.
+  GroupEntry EntryOf(RowId row) const { return GroupEntry::Make(SortKey(row), row); }
+  // The group's entries in ascending (sort, row) order: the key order of an
+  // ascending index, its reverse for a descending one. Valid until the next
+  // write to the table.
+  std::span<const GroupEntry> Group(int64_t group) const {
+    return index_.Group(static_cast<uint32_t>(group));
+  }
+  bool descending() const { return descending_; }
+
+  bool Insert(RowId row) override;
+  void Erase(RowId row) override;
+  size_t size() const override { return index_.size(); }
+  size_t MemoryBytes() const override { return index_.MemoryBytes(); }
+  void Clear() override { index_.Clear(); }
+  absl::Status Verify() const override;
+
+ private:
+  uint32_t GroupOf(RowId row) const;
+  uint64_t SortKey(RowId row) const;
+  // Packs sort-part values (parts 1.. of the key) from the top bit down;
+  // `*used` receives the bits they take.
+  uint64_t PackSort(const int64_t* values, size_t count, int* used) const;
+
+  GroupedIndex index_;
+  bool descending_ = false;
 };
 
 }  // namespace vox

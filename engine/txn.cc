@@ -56,7 +56,7 @@ RowId Txn::Insert(TableId t, std::span<const ColumnValue> values) {
     const ColumnDef& col = def.columns[c];
     const auto cid = static_cast<ColumnId>(c);
     if (col.Has(kPrimaryKey)) {
-      table.WriteValue(r, cid, db_.NewId(now_));
+      table.WriteValue(r, cid, db_.NewId(now_, r));
       continue;
     }
     switch (col.default_kind) {

@@ -1,6 +1,7 @@
-// UniqueHashIndex maps a unique key to the RowId holding it. It stores only
-// row ids (4 bytes a slot): keys are read from the table through `Access`,
-// so a string key is never copied. Point lookups only; for ranges and
+// UniqueHashIndex maps a unique key to the RowId holding it. It stores the
+// row id and 32 bits of the key's hash (8 bytes a slot): keys are read from
+// the table through `Access` only to confirm a match, so a string key is
+// never copied and growing the table never touches the rows. Point lookups only; for ranges and
 // ordered scans use OrderedIndex.
 // Thread-compatible: the engine thread is its only writer.
 //
@@ -27,30 +28,30 @@ class UniqueHashIndex {
 
   // `access` must outlive this index.
   explicit UniqueHashIndex(const Access& access)
-      : set_(0, Hasher{&access}, Equal{&access}) {}
+      : access_(&access), set_(0, Hasher{}, Equal{&access}) {}
 
   UniqueHashIndex(const UniqueHashIndex&) = delete;
   UniqueHashIndex& operator=(const UniqueHashIndex&) = delete;
 
   // The row whose key equals `probe`, or kNoRow.
   RowId Find(const Probe& probe) const {
-    auto it = set_.find(ProbeRef{&probe});
-    return it == set_.end() ? kNoRow : *it;
+    auto it = set_.find(ProbeRef{&probe, Fragment(access_->HashProbe(probe))});
+    return it == set_.end() ? kNoRow : RowOf(*it);
   }
 
   // The row already holding `row`'s key, or kNoRow.
   RowId FindConflict(RowId row) const {
-    auto it = set_.find(row);
-    return it == set_.end() ? kNoRow : *it;
+    auto it = set_.find(Slot(row));
+    return it == set_.end() ? kNoRow : RowOf(*it);
   }
 
   // False (and no change) if another row holds the same key.
-  bool Insert(RowId row) { return set_.insert(row).second; }
+  bool Insert(RowId row) { return set_.insert(Slot(row)).second; }
 
   // Removes `row`, located by its current key. False if it was not there.
   bool Erase(RowId row) {
-    auto it = set_.find(row);
-    if (it == set_.end() || *it != row) return false;
+    auto it = set_.find(Slot(row));
+    if (it == set_.end() || RowOf(*it) != row) return false;
     set_.erase(it);
     return true;
   }
@@ -58,32 +59,50 @@ class UniqueHashIndex {
   size_t size() const { return set_.size(); }
   void Clear() { set_.clear(); }
   void Reserve(size_t n) { set_.reserve(n); }
-  size_t MemoryBytes() const { return set_.capacity() * (sizeof(RowId) + 1); }
+  size_t MemoryBytes() const { return set_.capacity() * (sizeof(uint64_t) + 1); }
 
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    for (RowId r : set_) fn(r);
+    for (uint64_t slot : set_) fn(RowOf(slot));
   }
 
  private:
+  // A slot holds the row id and 32 bits of its key's hash: growing the
+  // table and most mismatches need no read of the row itself.
+  static uint32_t Fragment(size_t hash) { return static_cast<uint32_t>(hash ^ (hash >> 32)); }
+  static RowId RowOf(uint64_t slot) { return static_cast<RowId>(slot); }
+  static uint32_t FragmentOf(uint64_t slot) { return static_cast<uint32_t>(slot >> 32); }
+  uint64_t Slot(RowId row) const {
+    return (uint64_t{Fragment(access_->HashRow(row))} << 32) | row;
+  }
+  // Spreads a 32-bit fragment over 64 bits for the table's probing.
+  static size_t Spread(uint32_t fragment) {
+    return static_cast<size_t>(fragment) * 0x9e3779b97f4a7c15ULL;
+  }
+
   struct ProbeRef {
     const Probe* probe;
+    uint32_t fragment;
   };
   struct Hasher {
     using is_transparent = void;
-    const Access* access;
-    size_t operator()(RowId r) const { return access->HashRow(r); }
-    size_t operator()(ProbeRef p) const { return access->HashProbe(*p.probe); }
+    size_t operator()(uint64_t slot) const { return Spread(FragmentOf(slot)); }
+    size_t operator()(ProbeRef p) const { return Spread(p.fragment); }
   };
   struct Equal {
     using is_transparent = void;
     const Access* access;
-    bool operator()(RowId a, RowId b) const { return a == b || access->RowEqualsRow(a, b); }
-    bool operator()(ProbeRef p, RowId r) const { return access->RowEqualsProbe(r, *p.probe); }
-    bool operator()(RowId r, ProbeRef p) const { return access->RowEqualsProbe(r, *p.probe); }
+    bool operator()(uint64_t a, uint64_t b) const {
+      return a == b || (FragmentOf(a) == FragmentOf(b) && access->RowEqualsRow(RowOf(a), RowOf(b)));
+    }
+    bool operator()(ProbeRef p, uint64_t slot) const {
+      return FragmentOf(slot) == p.fragment && access->RowEqualsProbe(RowOf(slot), *p.probe);
+    }
+    bool operator()(uint64_t slot, ProbeRef p) const { return (*this)(p, slot); }
   };
 
-  absl::flat_hash_set<RowId, Hasher, Equal> set_;
+  const Access* access_;
+  absl::flat_hash_set<uint64_t, Hasher, Equal> set_;
 };
 
 }  // namespace vox

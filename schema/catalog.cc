@@ -90,7 +90,7 @@ absl::Status ValidateSchema() {
       }
       const ColumnDef& c = t.columns[p.column];
       if (c.type == ColumnType::kTags) ++multi;
-      if (ix.kind == IndexKind::kOrdered) {
+      if (ix.kind != IndexKind::kUniqueHash) {
         int b = OrderedKeyBits(c.type);
         if (b == 0) {
           return absl::InternalError(
@@ -102,6 +102,20 @@ absl::Status ValidateSchema() {
       }
     }
     if (bits > 128) return absl::InternalError(StrCat(ix.name, ": key wider than 128 bits"));
+    if (ix.kind == IndexKind::kGrouped) {
+      const ColumnType group = t.columns[ix.parts[0].column].type;
+      if (OrderedKeyBits(group) > 32 || group == ColumnType::kTags || ix.parts[0].descending) {
+        return absl::InternalError(StrCat(ix.name, ": a group must be an ascending 32-bit part"));
+      }
+      int sort_bits = 0;
+      for (int i = 1; i < ix.num_parts; ++i) {
+        sort_bits += OrderedKeyBits(t.columns[ix.parts[i].column].type);
+        if (ix.parts[i].descending != ix.parts[1].descending) {
+          return absl::InternalError(StrCat(ix.name, ": sort parts must share one direction"));
+        }
+      }
+      if (sort_bits > 64) return absl::InternalError(StrCat(ix.name, ": sort key over 64 bits"));
+    }
     if (multi > 1) return absl::InternalError(StrCat(ix.name, ": two multi-valued parts"));
     for (const Cond& c : ix.predicate()) {
       if (c.column >= t.columns.size()) {
@@ -133,7 +147,7 @@ absl::Status ValidateSchema() {
       if (GetTable(c.ref_table).delete_policy != DeletePolicy::kHard) continue;
       bool indexed = false;
       for (const IndexDef& ix : kIndexes) {
-        if (ix.table == t.id && ix.kind == IndexKind::kOrdered && ix.num_parts > 0 &&
+        if (ix.table == t.id && ix.kind != IndexKind::kUniqueHash && ix.num_parts > 0 &&
             ix.parts[0].column == ci && ix.num_conds <= 1 &&
             (ix.num_conds == 0 || ix.where[0].op == CondOp::kNotNull)) {
           indexed = true;

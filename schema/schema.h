@@ -160,7 +160,11 @@ constexpr ColumnDef Int32Col() {
   return {.type = ColumnType::kInt32, .min_value = INT32_MIN, .max_value = INT32_MAX};
 }
 constexpr ColumnDef Int64Col() { return {.type = ColumnType::kInt64}; }
-constexpr ColumnDef TimestampCol() { return {.type = ColumnType::kTimestamp}; }
+// INT64_MIN is kept out of timestamp columns: it is how a null timestamp
+// sorts in an index key (kNullKey).
+constexpr ColumnDef TimestampCol() {
+  return {.type = ColumnType::kTimestamp, .min_value = INT64_MIN + 1};
+}
 constexpr ColumnDef UuidCol() { return {.type = ColumnType::kUuid}; }
 constexpr ColumnDef InetCol() { return {.type = ColumnType::kInet}; }
 constexpr ColumnDef StringCol(uint32_t max_length) {
@@ -182,6 +186,7 @@ constexpr ColumnDef DeletedAtCol() { return TimestampCol().Nullable().With(kDele
 enum class IndexKind : uint8_t {
   kUniqueHash,  // point lookups on a unique key (strings may be case-folded)
   kOrdered,     // B-tree over a packed composite key + row id: ranges, order
+  kGrouped,     // per parent (the first part): its rows sorted by the rest
 };
 
 enum class CondOp : uint8_t { kIsNull, kNotNull, kEquals, kNotEquals };
@@ -199,6 +204,10 @@ struct KeyPart {
 };
 
 inline constexpr int kMaxKeyParts = 4;
+
+// A null value in an ordered or grouped index key sorts as this value: first
+// in ascending order. Pass it in a scan prefix to select the nulls.
+inline constexpr int64_t kNullKey = INT64_MIN;
 inline constexpr int kMaxConds = 4;
 
 struct IndexDef {
@@ -225,6 +234,11 @@ constexpr IndexDef UniqueHash(TableId t, std::string_view name) {
 }
 constexpr IndexDef Ordered(TableId t, std::string_view name) {
   return {.name = name, .table = t, .kind = IndexKind::kOrdered};
+}
+// The first key part (32 bits at most) names the group; the rest (64 bits at
+// most, all in one direction) orders the group's rows.
+constexpr IndexDef Grouped(TableId t, std::string_view name) {
+  return {.name = name, .table = t, .kind = IndexKind::kGrouped};
 }
 constexpr Cond IsNull(ColumnId c) { return {c, CondOp::kIsNull, 0}; }
 constexpr Cond NotNull(ColumnId c) { return {c, CondOp::kNotNull, 0}; }

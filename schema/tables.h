@@ -422,7 +422,9 @@ constexpr const TableDef& GetTable(TableId id) { return kTables[static_cast<size
 // ---- Indexes ----------------------------------------------------------------
 // Every table also has a unique hash index on its primary key (`id`), made by
 // the engine. These serve the seed's Index Strategy, WORKLOAD.md R1-R9, the
-// unique keys, and the foreign keys that deletes walk.
+// unique keys, and the foreign keys that deletes walk. "Children of a parent"
+// listings are Grouped (a sorted vector per parent); global orders (expiry
+// times, status, tags) are Ordered (B-tree).
 
 inline constexpr IndexDef kIndexes[] = {
     // users
@@ -436,7 +438,7 @@ inline constexpr IndexDef kIndexes[] = {
     // auth_providers
     UniqueHash(TableId::auth_providers, "auth_providers_provider")
         .On(auth_providers::provider_type).On(auth_providers::provider_id),
-    Ordered(TableId::auth_providers, "auth_providers_by_user").On(auth_providers::user_id),
+    Grouped(TableId::auth_providers, "auth_providers_by_user").On(auth_providers::user_id),
     // room_categories, tags
     UniqueHash(TableId::room_categories, "room_categories_name").On(room_categories::name)
         .Folded(),
@@ -448,16 +450,16 @@ inline constexpr IndexDef kIndexes[] = {
     Ordered(TableId::rooms, "rooms_live_by_tag").On(rooms::tags).Desc(rooms::started_at)
         .Where(Equals(rooms::status, RoomStatus::LIVE)).Where(Equals(rooms::is_public, 1))
         .Where(IsNull(rooms::deleted_at)),
-    Ordered(TableId::rooms, "rooms_by_owner").On(rooms::owner_id),
-    Ordered(TableId::rooms, "rooms_by_category").On(rooms::category_id)
+    Grouped(TableId::rooms, "rooms_by_owner").On(rooms::owner_id),
+    Grouped(TableId::rooms, "rooms_by_category").On(rooms::category_id)
         .Where(NotNull(rooms::category_id)),
     // room_participants
-    Ordered(TableId::room_participants, "participants_present_by_room")
-        .On(room_participants::room_id).On(room_participants::joined_at)
-        .Where(IsNull(room_participants::left_at)),
-    Ordered(TableId::room_participants, "participants_present_by_user")
+    Grouped(TableId::room_participants, "participants_present_by_user")
         .On(room_participants::user_id).Where(IsNull(room_participants::left_at)),
-    Ordered(TableId::room_participants, "participants_by_room").On(room_participants::room_id),
+    // Present participants (left_at null) first, in join order: R2 reads the
+    // front of the room's group, R6 the whole group.
+    Grouped(TableId::room_participants, "participants_by_room").On(room_participants::room_id)
+        .On(room_participants::left_at),
     UniqueHash(TableId::room_participants, "participants_banned")
         .On(room_participants::room_id).On(room_participants::user_id)
         .Where(Equals(room_participants::is_banned, 1)),
@@ -469,23 +471,23 @@ inline constexpr IndexDef kIndexes[] = {
         .Where(NotNull(room_participants::ban_expires_at))
         .Where(Equals(room_participants::is_banned, 1)),
     // call_sessions
-    Ordered(TableId::call_sessions, "call_sessions_by_participant")
+    Grouped(TableId::call_sessions, "call_sessions_by_participant")
         .On(call_sessions::participant_id),
-    Ordered(TableId::call_sessions, "call_sessions_open").On(call_sessions::room_id)
+    Grouped(TableId::call_sessions, "call_sessions_open").On(call_sessions::room_id)
         .Where(IsNull(call_sessions::ended_at)),
     // recordings
     UniqueHash(TableId::recordings, "recordings_storage_key").On(recordings::storage_key),
     Ordered(TableId::recordings, "recordings_expiry").On(recordings::expires_at)
         .Where(NotNull(recordings::expires_at)).Where(IsNull(recordings::deleted_at)),
-    Ordered(TableId::recordings, "recordings_by_owner").On(recordings::owner_id),
-    Ordered(TableId::recordings, "recordings_by_room").On(recordings::room_id),
+    Grouped(TableId::recordings, "recordings_by_owner").On(recordings::owner_id),
+    Grouped(TableId::recordings, "recordings_by_room").On(recordings::room_id),
     // audit_logs
-    Ordered(TableId::audit_logs, "audit_by_room").On(audit_logs::room_id)
+    Grouped(TableId::audit_logs, "audit_by_room").On(audit_logs::room_id)
         .Desc(audit_logs::timestamp).Where(NotNull(audit_logs::room_id)),
-    Ordered(TableId::audit_logs, "audit_by_user").On(audit_logs::user_id)
+    Grouped(TableId::audit_logs, "audit_by_user").On(audit_logs::user_id)
         .Desc(audit_logs::timestamp).Where(NotNull(audit_logs::user_id)),
     // moderation_actions
-    Ordered(TableId::moderation_actions, "moderation_by_target")
+    Grouped(TableId::moderation_actions, "moderation_by_target")
         .On(moderation_actions::target_user_id).Desc(moderation_actions::created_at),
     Ordered(TableId::moderation_actions, "moderation_expiry")
         .On(moderation_actions::expires_at).Where(NotNull(moderation_actions::expires_at))
@@ -499,9 +501,9 @@ inline constexpr IndexDef kIndexes[] = {
     // transactions
     UniqueHash(TableId::transactions, "transactions_idempotency_key")
         .On(transactions::idempotency_key).Where(NotNull(transactions::idempotency_key)),
-    Ordered(TableId::transactions, "transactions_by_debit_wallet")
+    Grouped(TableId::transactions, "transactions_by_debit_wallet")
         .On(transactions::debit_wallet_id).Desc(transactions::created_at),
-    Ordered(TableId::transactions, "transactions_by_credit_wallet")
+    Grouped(TableId::transactions, "transactions_by_credit_wallet")
         .On(transactions::credit_wallet_id).Desc(transactions::created_at),
     UniqueHash(TableId::transactions, "transactions_reversal_of").On(transactions::reverses_id)
         .Where(NotNull(transactions::reverses_id)),
@@ -509,16 +511,16 @@ inline constexpr IndexDef kIndexes[] = {
         .On(transactions::timeout_at).Where(NotNull(transactions::timeout_at))
         .Where(Equals(transactions::status, TransferStatus::PENDING)),
     // fee_schedule, premium
-    Ordered(TableId::fee_schedule, "fee_schedule_by_type").On(fee_schedule::transfer_type)
+    Grouped(TableId::fee_schedule, "fee_schedule_by_type").On(fee_schedule::transfer_type)
         .Desc(fee_schedule::effective_from),
     UniqueHash(TableId::premium_features, "premium_features_code").On(premium_features::code),
-    Ordered(TableId::premium_purchases, "premium_purchases_by_user")
+    Grouped(TableId::premium_purchases, "premium_purchases_by_user")
         .On(premium_purchases::user_id),
     Ordered(TableId::premium_purchases, "premium_purchases_expiry")
         .On(premium_purchases::expires_at).Where(NotNull(premium_purchases::expires_at))
         .Where(Equals(premium_purchases::status, PurchaseStatus::ACTIVE)),
     // notifications
-    Ordered(TableId::notifications, "notifications_by_recipient")
+    Grouped(TableId::notifications, "notifications_by_recipient")
         .On(notifications::recipient_id).Desc(notifications::created_at)
         .Where(IsNull(notifications::deleted_at)),
     Ordered(TableId::notifications, "notifications_invitations")

@@ -8,6 +8,7 @@ jobs=${VOX_JOBS:-2}
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S "$root" -B "$build_dir" -G Ninja \
     -DCMAKE_BUILD_TYPE="${VOX_BUILD_TYPE:-Release}" \
+    -DVOX_ASSERTS="${VOX_ASSERTS:-OFF}" \
     -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 fi
 if (($#)); then

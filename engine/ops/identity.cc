@@ -73,13 +73,13 @@ void RemoveFromRooms(Txn& txn, const OpContext& ctx, RowId user) {
   const Database& db = txn.db();
   const Table& rooms = db.table(TableId::rooms);
   std::vector<RowId> owned_live;
-  db.ordered(kRoomsByOwner).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId r) {
+  db.range(kRoomsByOwner).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId r) {
     if (rooms.GetEnum<RoomStatus>(r, rooms::status) == RoomStatus::LIVE) owned_live.push_back(r);
     return true;
   });
   for (RowId r : owned_live) internal::EndRoomInTxn(txn, ctx, r, user);
   std::vector<RowId> present;
-  db.ordered(kPresentByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId p) {
+  db.range(kPresentByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId p) {
     present.push_back(p);
     return true;
   });
@@ -165,7 +165,7 @@ absl::StatusOr<LoginResult> RecordLogin(Database& db, const OpContext& ctx,
     txn.Set(TableId::users, user, users::failed_login_count, 0);
     const Table& providers = db.table(TableId::auth_providers);
     RowId used = kNoRow;
-    db.ordered(kProvidersByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId p) {
+    db.range(kProvidersByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId p) {
       if (providers.GetEnum<AuthProviderType>(p, auth_providers::provider_type) == req.provider) {
         used = p;
       }
@@ -334,7 +334,7 @@ absl::Status UnlinkAuthProvider(Database& db, const OpContext& ctx, const Uuid& 
     if (providers.GetRef(p, auth_providers::user_id) != user) {
       return absl::PermissionDeniedError("that auth provider belongs to another user");
     }
-    size_t count = db.ordered(kProvidersByUser).ScanPrefix({static_cast<int64_t>(user)},
+    size_t count = db.range(kProvidersByUser).ScanPrefix({static_cast<int64_t>(user)},
                                                            [](RowId) { return true; });
     if (count <= 1) {
       return absl::FailedPreconditionError(
@@ -399,14 +399,14 @@ void DeleteUserInTxn(Txn& txn, const OpContext& ctx, RowId user, RowId actor) {
   // 4. Soft-delete owned recordings.
   const Table& recs = db.table(TableId::recordings);
   std::vector<RowId> owned;
-  db.ordered(kRecordingsByOwner).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId r) {
+  db.range(kRecordingsByOwner).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId r) {
     if (recs.IsNull(r, recordings::deleted_at)) owned.push_back(r);
     return true;
   });
   for (RowId r : owned) txn.Set(TableId::recordings, r, recordings::deleted_at, ctx.now);
   // Cascade: login providers (and their tokens) go.
   std::vector<RowId> providers;
-  db.ordered(kProvidersByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId p) {
+  db.range(kProvidersByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId p) {
     providers.push_back(p);
     return true;
   });

@@ -119,11 +119,11 @@ void CountTransfer(const Table& transfers, RowId t, bool debit, Counters& c) {
 Counters LedgerCounters(const Database& db, RowId w) {
   const Table& transfers = Transfers(db);
   Counters c;
-  db.ordered(IndexNo("transactions_by_debit_wallet")).ScanPrefix({int64_t{w}}, [&](RowId t) {
+  db.range(IndexNo("transactions_by_debit_wallet")).ScanPrefix({int64_t{w}}, [&](RowId t) {
     CountTransfer(transfers, t, /*debit=*/true, c);
     return true;
   });
-  db.ordered(IndexNo("transactions_by_credit_wallet")).ScanPrefix({int64_t{w}}, [&](RowId t) {
+  db.range(IndexNo("transactions_by_credit_wallet")).ScanPrefix({int64_t{w}}, [&](RowId t) {
     CountTransfer(transfers, t, /*debit=*/false, c);
     return true;
   });
@@ -228,7 +228,7 @@ RowId OwnerOf(const Database& db, RowId w) { return Wallets(db).GetRef(w, wallet
 RowId FindFee(const Database& db, RowId gift) {
   const Table& transfers = Transfers(db);
   RowId fee = kNoRow;
-  db.ordered(IndexNo("transactions_by_debit_wallet"))
+  db.range(IndexNo("transactions_by_debit_wallet"))
       .ScanPrefix(
           {int64_t{DebitWallet(db, gift)}, transfers.GetTime(gift, transactions::created_at)},
           [&](RowId t) {
@@ -269,7 +269,7 @@ absl::Status VoidPending(Txn& txn, const OpContext& ctx, RowId t, std::string_vi
 RowId FindActivePurchase(const Database& db, RowId user, RowId feature) {
   const Table& purchases = Purchases(db);
   RowId found = kNoRow;
-  db.ordered(IndexNo("premium_purchases_by_user")).ScanPrefix({int64_t{user}}, [&](RowId p) {
+  db.range(IndexNo("premium_purchases_by_user")).ScanPrefix({int64_t{user}}, [&](RowId p) {
     if (purchases.GetRef(p, premium_purchases::feature_id) != feature ||
         purchases.GetEnum<PurchaseStatus>(p, premium_purchases::status) != PurchaseStatus::ACTIVE) {
       return true;
@@ -284,7 +284,7 @@ RowId FindActivePurchase(const Database& db, RowId user, RowId feature) {
 RowId FindPurchaseByTransfer(const Database& db, RowId user, RowId t) {
   const Table& purchases = Purchases(db);
   RowId found = kNoRow;
-  db.ordered(IndexNo("premium_purchases_by_user")).ScanPrefix({int64_t{user}}, [&](RowId p) {
+  db.range(IndexNo("premium_purchases_by_user")).ScanPrefix({int64_t{user}}, [&](RowId p) {
     if (purchases.GetRef(p, premium_purchases::transaction_id) != t) return true;
     found = p;
     return false;
@@ -338,24 +338,21 @@ std::string MismatchDetail(const Counters& stored, const Counters& ledger) {
 // newest first (created_at descending, then row descending).
 class WalletScan {
  public:
-  WalletScan(const OrderedTableIndex& index, RowId wallet) : index_(index), wallet_(wallet) {
-    const auto [low, high] = index.PrefixRange({int64_t{wallet}});
-    it_ = index.tree().LowerBound(low);
-    high_ = high;
+  WalletScan(const GroupedTableIndex& index, RowId wallet)
+      : index_(index), entries_(index.Group(wallet)), pos_(entries_.size()) {}
+  // Moves to the first transfer after `cursor` (any transfer) in index order.
+  void SeekAfter(RowId cursor) {
+    pos_ = std::lower_bound(entries_.begin(), entries_.end(), index_.EntryOf(cursor)) -
+           entries_.begin();
   }
-  // Moves to the first transfer after (created_at, row) in index order.
-  void SeekAfter(Timestamp created_at, RowId row) {
-    it_ = index_.tree().LowerBound(index_.KeyFor({int64_t{wallet_}, created_at}, row) + 1);
-  }
-  bool done() const { return it_ == index_.tree().end() || *it_ > high_; }
-  RowId row() const { return index_.RowOf(*it_); }
-  void Next() { ++it_; }
+  bool done() const { return pos_ == 0; }
+  RowId row() const { return entries_[pos_ - 1].row; }
+  void Next() { --pos_; }
 
  private:
-  const OrderedTableIndex& index_;
-  RowId wallet_;
-  OrderedIndex::const_iterator it_;
-  IndexKey high_;
+  const GroupedTableIndex& index_;
+  std::span<const GroupEntry> entries_;
+  size_t pos_;  // entries_[pos_ - 1] is the current one
 };
 
 TransferView ViewOf(const Database& db, RowId t, RowId wallet) {
@@ -452,7 +449,7 @@ int64_t FeeFor(const Database& db, TransferType type, int64_t amount, Timestamp 
   RowId best = kNoRow;
   Timestamp best_from = 0;
   // Newest effective_from first; among equal ones, the row set last wins.
-  db.ordered(IndexNo("fee_schedule_by_type"))
+  db.range(IndexNo("fee_schedule_by_type"))
       .ScanPrefix({static_cast<int64_t>(type)}, [&](RowId r) {
         const Timestamp from = fees.GetTime(r, fee_schedule::effective_from);
         if (from > now) return true;  // not yet in force
@@ -916,7 +913,7 @@ absl::StatusOr<int> VoidExpiredReservations(Database& db, const OpContext& ctx) 
   return Transact(db, ctx.now, [&](Txn& txn) -> absl::StatusOr<int> {
     const Table& transfers = Transfers(db);
     std::vector<RowId> due;
-    db.ordered(IndexNo("transactions_pending_timeout")).ScanPrefix({}, [&](RowId t) {
+    db.range(IndexNo("transactions_pending_timeout")).ScanPrefix({}, [&](RowId t) {
       if (transfers.GetTime(t, transactions::timeout_at) > ctx.now) return false;
       due.push_back(t);
       return true;
@@ -930,7 +927,7 @@ absl::StatusOr<int> ExpireSubscriptions(Database& db, const OpContext& ctx) {
   return Transact(db, ctx.now, [&](Txn& txn) -> absl::StatusOr<int> {
     const Table& purchases = Purchases(db);
     std::vector<RowId> due;
-    db.ordered(IndexNo("premium_purchases_expiry")).ScanPrefix({}, [&](RowId p) {
+    db.range(IndexNo("premium_purchases_expiry")).ScanPrefix({}, [&](RowId p) {
       if (purchases.GetTime(p, premium_purchases::expires_at) > ctx.now) return false;
       due.push_back(p);
       return true;
@@ -1007,17 +1004,16 @@ absl::StatusOr<TransferPage> WalletTransactions(const Database& db, const Uuid& 
   VOX_ASSIGN_OR_RETURN(RowId user, internal::Resolve(db, TableId::users, user_id, "user"));
   VOX_ASSIGN_OR_RETURN(RowId wallet, RequireUserWallet(db, user, currency));
   const Table& transfers = Transfers(db);
-  WalletScan debits(db.ordered(IndexNo("transactions_by_debit_wallet")), wallet);
-  WalletScan credits(db.ordered(IndexNo("transactions_by_credit_wallet")), wallet);
+  WalletScan debits(db.grouped(IndexNo("transactions_by_debit_wallet")), wallet);
+  WalletScan credits(db.grouped(IndexNo("transactions_by_credit_wallet")), wallet);
   if (after) {
     const RowId c = transfers.FindById(*after);
     if (c == kNoRow || (DebitWallet(db, c) != wallet && CreditWallet(db, c) != wallet)) {
       return absl::InvalidArgumentError(StrCat(
           "cursor ", FormatUuid(*after), " is not a transfer of the ", WalletName(db, wallet)));
     }
-    const Timestamp at = transfers.GetTime(c, transactions::created_at);
-    debits.SeekAfter(at, c);
-    credits.SeekAfter(at, c);
+    debits.SeekAfter(c);
+    credits.SeekAfter(c);
   }
   // Both scans run newest first: merge them.
   auto first = [&](RowId a, RowId b) {

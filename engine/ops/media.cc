@@ -103,7 +103,7 @@ absl::Status RecordingStep(Database& db, const OpContext& ctx, const Uuid& id,
 absl::Status CheckNotRecording(const Database& db, RowId room) {
   const Table& recs = Recordings(db);
   RowId running = kNoRow;
-  db.ordered(IndexNo("recordings_by_room")).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId r) {
+  db.range(IndexNo("recordings_by_room")).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId r) {
     if (IsCapturing(StatusOf(db, r)) && recs.IsNull(r, recordings::deleted_at)) running = r;
     return running == kNoRow;
   });
@@ -141,7 +141,7 @@ absl::Status CheckStorageKey(const Database& db, std::string_view key) {
 template <typename Fn>
 void ScanExpiring(const Database& db, Timestamp until, Fn&& fn) {
   const Table& recs = Recordings(db);
-  db.ordered(IndexNo("recordings_expiry")).ScanPrefix({}, [&](RowId r) {
+  db.range(IndexNo("recordings_expiry")).ScanPrefix({}, [&](RowId r) {
     return recs.GetTime(r, recordings::expires_at) <= until && fn(r);
   });
 }

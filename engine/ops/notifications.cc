@@ -122,7 +122,7 @@ absl::Status CheckInvitable(const Database& db, RowId room, RowId invitee) {
 // An open (not deleted, not expired) invitation of `invitee` to `room`.
 RowId FindInvitation(const Database& db, RowId room, RowId invitee, Timestamp now) {
   RowId found = kNoRow;
-  db.ordered(IndexNo("notifications_invitations"))
+  db.range(IndexNo("notifications_invitations"))
       .ScanPrefix({static_cast<int64_t>(room), static_cast<int64_t>(invitee)}, [&](RowId n) {
         if (!IsExpired(db, n, now)) found = n;
         return found == kNoRow;
@@ -156,7 +156,7 @@ NotificationInfo Describe(const Database& db, RowId n) {
 // newest first, while fn(row) returns true.
 template <typename Fn>
 void ScanInbox(const Database& db, RowId recipient, Timestamp now, Fn&& fn) {
-  db.ordered(IndexNo("notifications_by_recipient"))
+  db.range(IndexNo("notifications_by_recipient"))
       .ScanPrefix({static_cast<int64_t>(recipient)},
                   [&](RowId n) { return IsExpired(db, n, now) || fn(n); });
 }

@@ -3,7 +3,6 @@
 namespace vox {
 namespace {
 
-constexpr size_t kPresentByRoom = IndexNo("participants_present_by_room");
 constexpr size_t kPresentByUser = IndexNo("participants_present_by_user");
 constexpr size_t kParticipantsByRoom = IndexNo("participants_by_room");
 constexpr size_t kAuditByRoom = IndexNo("audit_by_room");
@@ -15,23 +14,21 @@ RowId FindUnique(const Database& db, size_t index, std::string_view key) {
   return db.hash(index).Find(probe);
 }
 
-// A newest-first page over an index keyed (owner, time DESC).
-std::optional<PageCursor> NewestFirstPage(const Database& db, size_t index, TableId table,
-                                          ColumnId time_column, int64_t owner, size_t limit,
-                                          std::optional<PageCursor> after,
+// A newest-first page over a grouped index keyed (owner, time DESC).
+std::optional<PageCursor> NewestFirstPage(const Database& db, size_t index, int64_t owner,
+                                          size_t limit, std::optional<PageCursor> after,
                                           std::vector<RowId>* out) {
   out->clear();
-  const OrderedTableIndex& ix = db.ordered(index);
-  auto [low, high] = ix.PrefixRange({owner});
-  if (after) low = ix.KeyFor({owner, after->time}, after->row) + 1;
-  if (limit == 0 || low > high) return std::nullopt;
-  const Table& t = db.table(table);
-  ix.tree().Scan(low, high, [&](IndexKey k) {
-    out->push_back(ix.RowOf(k));
+  if (limit == 0) return std::nullopt;
+  const GroupedTableIndex& ix = db.grouped(index);
+  std::optional<GroupEntry> from;
+  if (after) from = ix.EntryOf(after->row);
+  ix.ScanGroup(owner, from, [&](RowId r) {
+    out->push_back(r);
     return out->size() < limit;
   });
   if (out->size() < limit) return std::nullopt;
-  return PageCursor{t.GetTime(out->back(), time_column), out->back()};
+  return PageCursor{0, out->back()};
 }
 
 }  // namespace
@@ -51,7 +48,7 @@ RowId FindTag(const Database& db, std::string_view name) {
 void PresentParticipants(const Database& db, RowId room, std::vector<ParticipantState>* out) {
   out->clear();
   const Table& p = db.table(TableId::room_participants);
-  db.ordered(kPresentByRoom).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId r) {
+  db.range(kParticipantsByRoom).ScanPrefix({static_cast<int64_t>(room), kNullKey}, [&](RowId r) {
     const bool hand = p.GetBool(r, room_participants::hand_raised);
     out->push_back({r, p.GetRef(r, room_participants::user_id),
                     p.GetEnum<ParticipantRole>(r, room_participants::role),
@@ -66,7 +63,7 @@ void PresentParticipants(const Database& db, RowId room, std::vector<Participant
 
 void UserPresentRooms(const Database& db, RowId user, std::vector<RowId>* participants) {
   participants->clear();
-  db.ordered(kPresentByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId r) {
+  db.range(kPresentByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId r) {
     participants->push_back(r);
     return true;
   });
@@ -75,22 +72,20 @@ void UserPresentRooms(const Database& db, RowId user, std::vector<RowId>* partic
 std::optional<PageCursor> RoomAuditTrail(const Database& db, RowId room, size_t limit,
                                          std::optional<PageCursor> after,
                                          std::vector<RowId>* out) {
-  return NewestFirstPage(db, kAuditByRoom, TableId::audit_logs, audit_logs::timestamp, room, limit,
-                         after, out);
+  return NewestFirstPage(db, kAuditByRoom, room, limit, after, out);
 }
 
 std::optional<PageCursor> UserAuditTrail(const Database& db, RowId user, size_t limit,
                                          std::optional<PageCursor> after,
                                          std::vector<RowId>* out) {
-  return NewestFirstPage(db, kAuditByUser, TableId::audit_logs, audit_logs::timestamp, user, limit,
-                         after, out);
+  return NewestFirstPage(db, kAuditByUser, user, limit, after, out);
 }
 
 RoomStats RoomStatistics(const Database& db, RowId room) {
   RoomStats s{room};
   const Table& p = db.table(TableId::room_participants);
   int64_t left = 0;
-  db.ordered(kParticipantsByRoom).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId r) {
+  db.range(kParticipantsByRoom).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId r) {
     ++s.participations;
     if (p.IsNull(r, room_participants::left_at)) {
       ++s.present;
@@ -109,9 +104,18 @@ std::optional<PageCursor> LiveRoomsByTag(const Database& db, std::string_view ta
                                          std::vector<RowId>* out) {
   out->clear();
   const RowId t = FindTag(db, tag);
-  if (t == kNoRow) return std::nullopt;
-  return NewestFirstPage(db, kLiveByTag, TableId::rooms, rooms::started_at, int64_t{t} + 1, limit,
-                         after, out);
+  if (t == kNoRow || limit == 0) return std::nullopt;
+  const int64_t tag_id = int64_t{t} + 1;
+  const OrderedTableIndex& ix = db.ordered(kLiveByTag);
+  auto [low, high] = ix.PrefixRange({tag_id});
+  if (after) low = ix.KeyFor({tag_id, after->time}, after->row) + 1;
+  if (low > high) return std::nullopt;
+  ix.tree().Scan(low, high, [&](IndexKey k) {
+    out->push_back(ix.RowOf(k));
+    return out->size() < limit;
+  });
+  if (out->size() < limit) return std::nullopt;
+  return PageCursor{db.table(TableId::rooms).GetTime(out->back(), rooms::started_at), out->back()};
 }
 
 bool IsBanned(const Database& db, RowId room, RowId user) {

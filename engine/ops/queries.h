@@ -31,7 +31,8 @@ void PresentParticipants(const Database& db, RowId room, std::vector<Participant
 // R3: the participations of a user that are present now (left_at IS NULL).
 void UserPresentRooms(const Database& db, RowId user, std::vector<RowId>* participants);
 
-// Where a page of a newest-first listing stopped.
+// Where a page of a newest-first listing stopped: its last row (and, for
+// listings ordered by a time, that row's time).
 struct PageCursor {
   Timestamp time = 0;
   RowId row = kNoRow;

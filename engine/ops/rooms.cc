@@ -17,7 +17,6 @@ using internal::RefOrNull;
 using internal::RoomName;
 using internal::UserName;
 
-constexpr size_t kPresentByRoom = IndexNo("participants_present_by_room");
 constexpr size_t kPresentByUser = IndexNo("participants_present_by_user");
 constexpr size_t kBanned = IndexNo("participants_banned");
 constexpr size_t kInvitations = IndexNo("notifications_invitations");
@@ -107,7 +106,7 @@ absl::Status CheckRoomAdmin(const Database& db, RowId room, const Actor& actor,
 bool HasInvitation(const Database& db, Timestamp now, RowId room, RowId user) {
   const Table& notes = db.table(TableId::notifications);
   bool found = false;
-  db.ordered(kInvitations)
+  db.range(kInvitations)
       .ScanPrefix({static_cast<int64_t>(room), static_cast<int64_t>(user)}, [&](RowId n) {
         found = notes.IsNull(n, notifications::expires_at) ||
                 notes.GetTime(n, notifications::expires_at) > now;
@@ -123,11 +122,11 @@ bool ValidCode(std::string_view code) {
   });
 }
 
-std::string GenerateCode(Database& db, Timestamp now) {
+std::string GenerateCode(Database& db) {
   static constexpr char kAlphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";  // no 0/o, 1/l/i
   const HashTableIndex& codes = db.hash(IndexNo("rooms_room_code"));
   while (true) {
-    uint64_t bits = db.NewId(now).lo;
+    uint64_t bits = db.RandomBits();
     std::string code(8, ' ');
     for (char& c : code) {
       c = kAlphabet[bits % (sizeof(kAlphabet) - 1)];
@@ -226,7 +225,7 @@ absl::StatusOr<CreateRoomResult> CreateInTxn(Txn& txn, const OpContext& ctx,
   if (req.title.empty()) return absl::InvalidArgumentError("a room needs a title");
   std::string code(req.room_code);
   if (code.empty()) {
-    code = GenerateCode(db, ctx.now);
+    code = GenerateCode(db);
   } else if (!ValidCode(code)) {
     return absl::InvalidArgumentError(
         StrCat("room code '", code.substr(0, 40), "' must be 4-32 of [a-z0-9-]"));
@@ -326,7 +325,7 @@ namespace internal {
 RowId FindPresent(const Database& db, RowId room, RowId user) {
   const Table& parts = db.table(TableId::room_participants);
   RowId found = kNoRow;
-  db.ordered(kPresentByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId p) {
+  db.range(kPresentByUser).ScanPrefix({static_cast<int64_t>(user)}, [&](RowId p) {
     if (parts.GetRef(p, room_participants::room_id) == room) found = p;
     return found == kNoRow;
   });
@@ -361,7 +360,7 @@ void LeaveInTxn(Txn& txn, RowId p) {
   // The participant's open call sessions end with them.
   const Table& calls = db.table(TableId::call_sessions);
   std::vector<RowId> open;
-  db.ordered(kCallsByParticipant).ScanPrefix({static_cast<int64_t>(p)}, [&](RowId c) {
+  db.range(kCallsByParticipant).ScanPrefix({static_cast<int64_t>(p)}, [&](RowId c) {
     if (calls.IsNull(c, call_sessions::ended_at)) open.push_back(c);
     return true;
   });
@@ -382,7 +381,7 @@ void LeaveInTxn(Txn& txn, RowId p) {
 void EndRoomInTxn(Txn& txn, const OpContext& ctx, RowId room, RowId actor) {
   const Database& db = txn.db();
   std::vector<RowId> present;
-  db.ordered(kPresentByRoom).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId p) {
+  db.range(kParticipantsByRoom).ScanPrefix({static_cast<int64_t>(room), kNullKey}, [&](RowId p) {
     present.push_back(p);
     return true;
   });
@@ -397,7 +396,7 @@ void EndRoomInTxn(Txn& txn, const OpContext& ctx, RowId room, RowId actor) {
   // Recordings still running stop with the room.
   const Table& recs = db.table(TableId::recordings);
   std::vector<RowId> running;
-  db.ordered(kRecordingsByRoom).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId r) {
+  db.range(kRecordingsByRoom).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId r) {
     const auto s = recs.GetEnum<RecordingStatus>(r, recordings::status);
     if ((s == RecordingStatus::STARTED || s == RecordingStatus::IN_PROGRESS) &&
         recs.IsNull(r, recordings::deleted_at)) {
@@ -449,7 +448,7 @@ absl::Status BanInTxn(Txn& txn, const OpContext& ctx, RowId room, RowId user, Ro
     // Mark the user's latest participation, or record one for the ban.
     const Table& parts = db.table(TableId::room_participants);
     Timestamp latest = INT64_MIN;
-    db.ordered(kParticipantsByRoom).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId r) {
+    db.range(kParticipantsByRoom).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId r) {
       if (parts.GetRef(r, room_participants::user_id) == user &&
           parts.GetTime(r, room_participants::joined_at) >= latest) {
         latest = parts.GetTime(r, room_participants::joined_at);
@@ -624,7 +623,7 @@ absl::StatusOr<int> MuteAll(Database& db, const OpContext& ctx, const Uuid& room
     }
     const Table& parts = db.table(TableId::room_participants);
     std::vector<RowId> targets;
-    db.ordered(kPresentByRoom).ScanPrefix({static_cast<int64_t>(room)}, [&](RowId p) {
+    db.range(kParticipantsByRoom).ScanPrefix({static_cast<int64_t>(room), kNullKey}, [&](RowId p) {
       if (TargetRank(db, p) < actor.rank && !parts.GetBool(p, room_participants::is_muted)) {
         targets.push_back(p);
       }

@@ -777,14 +777,14 @@ TEST_F(CallSessionTest, ParticipantMayReconnectWithANewSession) {
   const Uuid second = SessionIn(CallSessionStatus::CONNECTED);
   EXPECT_NE(first, second);
   size_t sessions = 0;
-  db_.ordered(IndexNo("call_sessions_by_participant"))
+  db_.range(IndexNo("call_sessions_by_participant"))
       .ScanPrefix({static_cast<int64_t>(participant_)}, [&](RowId) {
         ++sessions;
         return true;
       });
   EXPECT_EQ(sessions, 2u);
   size_t open = 0;
-  db_.ordered(IndexNo("call_sessions_open")).ScanPrefix({static_cast<int64_t>(room_)}, [&](RowId) {
+  db_.range(IndexNo("call_sessions_open")).ScanPrefix({static_cast<int64_t>(room_)}, [&](RowId) {
     ++open;
     return true;
   });

@@ -286,7 +286,7 @@ class InvitationTest : public NotificationFixture {
   // invite-only room finds them.
   std::vector<RowId> Invitations(RowId room, RowId invitee) const {
     std::vector<RowId> out;
-    db_.ordered(IndexNo("notifications_invitations"))
+    db_.range(IndexNo("notifications_invitations"))
         .ScanPrefix({static_cast<int64_t>(room), static_cast<int64_t>(invitee)}, [&](RowId n) {
           out.push_back(n);
           return true;
@@ -472,7 +472,7 @@ TEST_F(SystemEventTest, RecordsEventsInTimeOrder) {
   EXPECT_TRUE(events().IsNull(e2, system_events::user_id));
 
   std::vector<Uuid> by_time;
-  db_.ordered(IndexNo("system_events_by_time")).ScanPrefix({}, [&](RowId r) {
+  db_.range(IndexNo("system_events_by_time")).ScanPrefix({}, [&](RowId r) {
     by_time.push_back(events().id(r));
     return true;
   });

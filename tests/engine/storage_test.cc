@@ -88,3 +88,38 @@ TEST(JsonTest, AcceptsValidAndRefusesInvalid) {
 
 }  // namespace
 }  // namespace vox
+
+namespace vox {
+namespace {
+
+TEST(PrimaryKeyTest, EngineIdsLocateTheirRowAndGivenIdsUseTheIndex) {
+  Database db({.id_seed = 3});
+  Txn txn(db, kNow);
+  const RowId minted = txn.Insert(TableId::tags, {{tags::name, "a"}});
+  const Uuid given{0x0123456789abcdefULL, 0x8000000000000007ULL};  // "row 7", but row 1
+  const RowId explicit_row = txn.Insert(TableId::tags, {{tags::id, given}, {tags::name, "b"}});
+  ASSERT_TRUE(txn.ok());
+  txn.Commit();
+  const Table& t = db.table(TableId::tags);
+  EXPECT_EQ(static_cast<RowId>(t.id(minted).lo), minted);
+  EXPECT_EQ(t.FindById(t.id(minted)), minted);
+  EXPECT_EQ(t.FindById(given), explicit_row);
+  EXPECT_EQ(t.index(0).size(), 1u);  // only the given id needed the index
+  // Neither id can be taken again, whichever way it would be found.
+  Txn again(db, kNow);
+  again.Insert(TableId::tags, {{tags::id, t.id(minted)}, {tags::name, "c"}});
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  again.Rollback();
+  Txn third(db, kNow);
+  third.Insert(TableId::tags, {{tags::id, given}, {tags::name, "d"}});
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kAlreadyExists);
+  third.Rollback();
+  // An id that names a live row but is not that row's id is not found.
+  Uuid forged = t.id(minted);
+  forged.hi ^= 1;
+  EXPECT_EQ(t.FindById(forged), kNoRow);
+  EXPECT_TRUE(db.VerifyIndexes().ok());
+}
+
+}  // namespace
+}  // namespace vox

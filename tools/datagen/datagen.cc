@@ -340,11 +340,16 @@ class Generator {
   template <typename Fn>
   void SimulateLedger(std::span<const LedgerEvent> events, Fn&& emit) const;
 
-  Uuid MintId(Timestamp at) {
+  // The id of the next row of `t`, minted as the engine mints ids
+  // (Database::NewId): a UUIDv7 at `at` carrying its row id, so that the
+  // row is found from its id without the primary key index.
+  // REQUIRES: the next insert into `t` appends (a load never deletes).
+  Uuid MintId(TableId t, Timestamp at) {
     const uint64_t ms = static_cast<uint64_t>(at / 1000);
     const uint64_t r1 = id_rng_.Next(), r2 = id_rng_.Next();
+    const auto row = static_cast<RowId>(db_.table(t).row_count());
     return {(ms << 16) | 0x7000 | (r1 & 0x0fff),
-            (r2 & 0x3fffffffffffffffULL) | 0x8000000000000000ULL};
+            0x8000000000000000ULL | (r2 & 0x3fffffff00000000ULL) | row};
   }
   static Uuid RandomIpv4(Rng& rng) {
     const uint64_t ip = (static_cast<uint64_t>(rng.Between(1, 223)) << 24) | rng.Below(1 << 24);
@@ -478,13 +483,13 @@ absl::Status Generator::InsertReferenceData() {
     const Timestamp at = start_ + i * kSecond;
     text_.Clear() << "tag-" << int64_t{i};
     const RowId r = writer_.Insert(TableId::tags, row_.Clear()
-                                                      .Add(tags::id, MintId(at))
+                                                      .Add(tags::id, MintId(TableId::tags, at))
                                                       .Add(tags::name, text_.view())
                                                       .Add(tags::created_at, at));
     out_.tag_ids.emplace(std::string(text_.view()), static_cast<uint16_t>(r + 1));
   }
   writer_.Insert(TableId::fee_schedule, row_.Clear()
-                                            .Add(fee_schedule::id, MintId(start_))
+                                            .Add(fee_schedule::id, MintId(TableId::fee_schedule, start_))
                                             .Add(fee_schedule::transfer_type, TransferType::GIFT)
                                             .Add(fee_schedule::fee_bps, kGiftFeeBps)
                                             .Add(fee_schedule::min_fee, kGiftMinFee)
@@ -498,7 +503,7 @@ absl::Status Generator::InsertReferenceData() {
 void Generator::WriteAudit(const AuditEvent& e, RowId room, const Uuid* ip,
                            std::string_view user_agent) {
   row_.Clear()
-      .Add(audit_logs::id, MintId(e.at))
+      .Add(audit_logs::id, MintId(TableId::audit_logs, e.at))
       .Add(audit_logs::action, e.action)
       .Add(audit_logs::timestamp, e.at);
   if (e.user != kNoRow) row_.Add(audit_logs::user_id, e.user);
@@ -621,7 +626,7 @@ absl::Status Generator::GenerateUsers() {
     if (state != UserState::kActive) touched = end;
 
     // The users row.
-    const Uuid id = MintId(created);
+    const Uuid id = MintId(TableId::users, created);
     text_.Clear() << "user" << static_cast<int64_t>(u);
     text2_.Clear() << "user" << static_cast<int64_t>(u) << "@example.com";
     row_.Clear()
@@ -674,7 +679,7 @@ absl::Status Generator::GenerateUsers() {
     if (state != UserState::kDeleted) {
       text3_.Clear() << id;
       row_.Clear()
-          .Add(auth_providers::id, MintId(created))
+          .Add(auth_providers::id, MintId(TableId::auth_providers, created))
           .Add(auth_providers::user_id, user)
           .Add(auth_providers::provider_type, AuthProviderType::LOCAL)
           .Add(auth_providers::provider_id, text3_.view())
@@ -687,7 +692,7 @@ absl::Status Generator::GenerateUsers() {
         // Unique per (type, id): a number derived injectively from the user.
         text3_.Clear() << static_cast<int64_t>(104'729'000'000'000 + u * 7919);
         row_.Clear()
-            .Add(auth_providers::id, MintId(linked_at))
+            .Add(auth_providers::id, MintId(TableId::auth_providers, linked_at))
             .Add(auth_providers::user_id, user)
             .Add(auth_providers::provider_type, oauth_type)
             .Add(auth_providers::provider_id, text3_.view())
@@ -1050,7 +1055,7 @@ absl::Status Generator::GenerateRoom(Rng& rng, RowId room_no, RoomStatus status)
   text_.Clear() << rng.Pick(kTitleMoods) << ' ' << rng.Pick(kTitleTopics) << ' '
                 << rng.Pick(kTitleKinds);
   row_.Clear()
-      .Add(rooms::id, MintId(created))
+      .Add(rooms::id, MintId(TableId::rooms, created))
       .Add(rooms::owner_id, owner)
       .Add(rooms::room_code, std::string_view(code, sizeof(code)))
       .Add(rooms::title, text_.view())
@@ -1089,7 +1094,7 @@ absl::Status Generator::GenerateRoom(Rng& rng, RowId room_no, RoomStatus status)
   // The participants rows, in join order, with their joins and exits.
   for (Participant& p : parts_) {
     row_.Clear()
-        .Add(room_participants::id, MintId(p.joined))
+        .Add(room_participants::id, MintId(TableId::room_participants, p.joined))
         .Add(room_participants::user_id, p.user)
         .Add(room_participants::room_id, room)
         .Add(room_participants::role, p.role)
@@ -1169,7 +1174,7 @@ absl::Status Generator::GenerateRoom(Rng& rng, RowId room_no, RoomStatus status)
     const Timestamp expires = rng.Chance(0.2) ? rec_stop + 1 + rng.Below(now_ - rec_stop - 1)
                                               : now_ + rng.Between(kDay, 90 * kDay);
     const int32_t seconds = static_cast<int32_t>((rec_stop - rec_start) / kSecond);
-    const Uuid rec_id = MintId(rec_start);
+    const Uuid rec_id = MintId(TableId::recordings, rec_start);
     text_.Clear() << "rooms/" << std::string_view(code, sizeof(code)) << "/rec-" << int64_t{k + 1}
                   << ".ogg";
     text2_.Clear() << "rec-" << int64_t{k + 1} << ".ogg";
@@ -1323,7 +1328,7 @@ absl::Status Generator::GenerateLedger() {
   for (RowId w = 0; w < 2; ++w) {
     const Timestamp created = start_;
     row_.Clear()
-        .Add(wallets::id, MintId(created))
+        .Add(wallets::id, MintId(TableId::wallets, created))
         .Add(wallets::kind, w == 0 ? WalletKind::SYSTEM_ISSUANCE : WalletKind::SYSTEM_REVENUE)
         .Add(wallets::currency, kCoin)
         .Add(wallets::posted_debits, debits[w])
@@ -1336,7 +1341,7 @@ absl::Status Generator::GenerateLedger() {
   for (size_t u = 0; u < n_users_; ++u) {
     const size_t w = u + 2;
     row_.Clear()
-        .Add(wallets::id, MintId(user_created_[u]))
+        .Add(wallets::id, MintId(TableId::wallets, user_created_[u]))
         .Add(wallets::user_id, static_cast<RowId>(u))
         .Add(wallets::currency, kCoin)
         .Add(wallets::posted_debits, debits[w])
@@ -1366,7 +1371,7 @@ absl::Status Generator::GenerateLedger() {
   SimulateLedger(ledger_events_, [&](const Transfer& t) {
     if (!status.ok()) return;
     row_.Clear()
-        .Add(transactions::id, MintId(t.at))
+        .Add(transactions::id, MintId(TableId::transactions, t.at))
         .Add(transactions::debit_wallet_id, wallet_of(t.from_user, t.type))
         .Add(transactions::credit_wallet_id, wallet_of(t.to_user, t.type))
         .Add(transactions::amount, t.amount)

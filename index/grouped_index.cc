@@ -1,0 +1,38 @@
+#include "index/grouped_index.h"
+
+#include <algorithm>
+
+namespace vox {
+
+bool GroupedIndex::Insert(uint32_t group, GroupEntry e) {
+  std::vector<GroupEntry>& v = groups_[group];
+  if (v.empty() || v.back() < e) {
+    v.push_back(e);  // the common case: the newest row of its group
+  } else {
+    auto it = std::lower_bound(v.begin(), v.end(), e);
+    if (it != v.end() && *it == e) return false;
+    v.insert(it, e);
+  }
+  ++size_;
+  return true;
+}
+
+bool GroupedIndex::Erase(uint32_t group, GroupEntry e) {
+  auto g = groups_.find(group);
+  if (g == groups_.end()) return false;
+  std::vector<GroupEntry>& v = g->second;
+  auto it = std::lower_bound(v.begin(), v.end(), e);
+  if (it == v.end() || !(*it == e)) return false;
+  v.erase(it);
+  if (v.empty()) groups_.erase(g);
+  --size_;
+  return true;
+}
+
+size_t GroupedIndex::MemoryBytes() const {
+  size_t n = groups_.capacity() * (sizeof(uint32_t) + sizeof(std::vector<GroupEntry>) + 1);
+  for (const auto& [g, v] : groups_) n += v.capacity() * sizeof(GroupEntry) + 16;  // + malloc header
+  return n;
+}
+
+}  // namespace vox
