@@ -39,8 +39,7 @@ Fixture& Data() {
       std::exit(1);
     }
     fx->data = std::move(*data);
-    std::cerr << "loaded " << fx->data.total_rows << " rows in " << fx->data.load_seconds
-              << " s\n";
+    std::cerr << "loaded " << fx->data.total_rows << " rows in " << fx->data.load_seconds << " s\n";
     std::vector<ParticipantState> present;
     std::vector<RowId> page;
     for (RowId room : fx->data.live_rooms) {
@@ -125,8 +124,8 @@ void BM_WalletTransactions50(benchmark::State& state) {
   const Table& users = f.db->table(TableId::users);
   size_t i = 0;
   for (auto _ : state) {
-    auto page = WalletTransactions(*f.db, users.id(f.data.funded_users[i++ % f.data.funded_users.size()]),
-                                   "COIN", 50);
+    auto page = WalletTransactions(
+        *f.db, users.id(f.data.funded_users[i++ % f.data.funded_users.size()]), "COIN", 50);
     benchmark::DoNotOptimize(page);
   }
 }
@@ -152,8 +151,9 @@ void BM_JoinRoomTxn(benchmark::State& state) {
         return state.SkipWithError("cannot end the room");
       }
       owner = users.id(people[next_user++ % people.size()]);
-      auto r = CreateAndOpenRoom(db, {.now = now}, {.owner_id = owner, .title = "bench",
-                                                    .settings = {.max_participants = 1000}});
+      auto r = CreateAndOpenRoom(
+          db, {.now = now},
+          {.owner_id = owner, .title = "bench", .settings = {.max_participants = 1000}});
       if (!r.ok()) return state.SkipWithError("cannot open a room");
       room = r->room_id;
       joined = 0;

@@ -20,7 +20,8 @@ StringHeap::StringRef StringHeap::Append(std::string_view s) {
     // block/offset pairs), and a snapshot pinning the old block keeps it.
     auto bigger = std::make_shared<Block>();
     bigger->capacity = std::min<uint32_t>(
-        kBlockBytes, std::max<uint32_t>(b->capacity * 2, b->size + static_cast<uint32_t>(s.size())));
+        kBlockBytes,
+        std::max<uint32_t>(b->capacity * 2, b->size + static_cast<uint32_t>(s.size())));
     bigger->bytes.reset(new char[bigger->capacity]);
     std::memcpy(bigger->bytes.get(), b->bytes.get(), b->size);
     bigger->size = b->size;
@@ -65,7 +66,8 @@ std::shared_ptr<Column::Chunk> Column::NewChunk(uint32_t capacity, const Chunk* 
 void Column::Grow(size_t rows) {
   while (rows > 0) {
     const size_t last = chunks_.size();
-    const size_t full_rows = chunks_.empty() ? 0 : (last - 1) * kChunkRows + chunks_.back()->capacity;
+    const size_t full_rows =
+        chunks_.empty() ? 0 : (last - 1) * kChunkRows + chunks_.back()->capacity;
     if (rows <= full_rows) return;
     if (!chunks_.empty() && chunks_.back()->capacity < kChunkRows) {
       // Grow the last chunk geometrically up to a full chunk.
@@ -102,9 +104,12 @@ void Column::SetNull(RowId row, bool null) {
 
 int64_t Column::GetInt(RowId row) const {
   switch (width_) {
-    case 1: return Get<uint8_t>(row);
-    case 4: return def_->type == ColumnType::kRef ? int64_t{Get<uint32_t>(row)} : Get<int32_t>(row);
-    case 8: return Get<int64_t>(row);
+    case 1:
+      return Get<uint8_t>(row);
+    case 4:
+      return def_->type == ColumnType::kRef ? int64_t{Get<uint32_t>(row)} : Get<int32_t>(row);
+    case 8:
+      return Get<int64_t>(row);
   }
   VOX_DCHECK(false);
   return 0;
@@ -112,7 +117,9 @@ int64_t Column::GetInt(RowId row) const {
 
 void Column::PutInt(RowId row, int64_t v) {
   switch (width_) {
-    case 1: Put(row, static_cast<uint8_t>(v)); return;
+    case 1:
+      Put(row, static_cast<uint8_t>(v));
+      return;
     case 4:
       if (def_->type == ColumnType::kRef) {
         Put(row, static_cast<uint32_t>(v));
@@ -120,7 +127,9 @@ void Column::PutInt(RowId row, int64_t v) {
         Put(row, static_cast<int32_t>(v));
       }
       return;
-    case 8: Put(row, v); return;
+    case 8:
+      Put(row, v);
+      return;
   }
   VOX_DCHECK(false);
 }

@@ -4,7 +4,6 @@
 
 #include "schema/str.h"
 
-
 namespace vox {
 namespace {
 
@@ -20,8 +19,7 @@ Table::Table(const TableDef& def) : def_(def), live_(kLiveColumn) {
   }
   dependents_.assign(def.columns.size(), 0);
 
-  primary_def_ = std::make_unique<IndexDef>(
-      UniqueHash(def.id, "primary key").On(0));
+  primary_def_ = std::make_unique<IndexDef>(UniqueHash(def.id, "primary key").On(0));
   indexes_.push_back(TableIndex::Create(*primary_def_, *this));
   primary_ = static_cast<HashTableIndex*>(indexes_[0].get());
   primary_->SkipSelfLocated();
@@ -73,7 +71,9 @@ RowId Table::AllocateRow(bool* reused) {
     // Grow geometrically while small, then a chunk at a time: column chunks
     // are allocated whole, so doubling a large table would waste half of it.
     if (row_count_ == capacity_) {
-      Reserve(capacity_ < 64 ? 64 : capacity_ < kChunkRows ? capacity_ * 2 : capacity_ + kChunkRows);
+      Reserve(capacity_ < 64           ? 64
+              : capacity_ < kChunkRows ? capacity_ * 2
+                                       : capacity_ + kChunkRows);
     }
     ++row_count_;
     *reused = false;
@@ -121,8 +121,12 @@ absl::Status Table::ClashError(const TableIndex& ix, RowId r) const {
     const ColumnDef& c = def_.columns[p.column];
     std::string shown;
     switch (c.type) {
-      case ColumnType::kString: shown = StrCat("'", GetString(r, p.column), "'"); break;
-      case ColumnType::kUuid: shown = FormatUuid(GetUuid(r, p.column)); break;
+      case ColumnType::kString:
+        shown = StrCat("'", GetString(r, p.column), "'");
+        break;
+      case ColumnType::kUuid:
+        shown = FormatUuid(GetUuid(r, p.column));
+        break;
       case ColumnType::kEnum:
         shown = std::string(vox::GetEnum(c.enum_id).values[GetInt(r, p.column)]);
         break;
@@ -130,13 +134,13 @@ absl::Status Table::ClashError(const TableIndex& ix, RowId r) const {
         shown = "(row)";
         break;
       }
-      default: shown = StrCat(GetInt(r, p.column));
+      default:
+        shown = StrCat(GetInt(r, p.column));
     }
     parts.push_back(StrCat(c.name, " ", shown));
   }
-  return absl::AlreadyExistsError(StrCat(def_.name, ": a row with ",
-                                               StrJoin(parts, " and "),
-                                               " already exists"));
+  return absl::AlreadyExistsError(
+      StrCat(def_.name, ": a row with ", StrJoin(parts, " and "), " already exists"));
 }
 
 absl::Status Table::IndexRow(RowId r) {

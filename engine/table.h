@@ -44,7 +44,9 @@ class Table {
   bool GetBool(RowId r, ColumnId c) const { return columns_[c].Get<uint8_t>(r) != 0; }
   Timestamp GetTime(RowId r, ColumnId c) const { return columns_[c].Get<int64_t>(r); }
   template <typename E>
-  E GetEnum(RowId r, ColumnId c) const { return static_cast<E>(columns_[c].Get<uint8_t>(r)); }
+  E GetEnum(RowId r, ColumnId c) const {
+    return static_cast<E>(columns_[c].Get<uint8_t>(r));
+  }
   // The referenced row, or kNoRow when null.
   RowId GetRef(RowId r, ColumnId c) const {
     return columns_[c].IsNull(r) ? kNoRow : columns_[c].Get<uint32_t>(r);
@@ -109,7 +111,7 @@ class Table {
   std::vector<RowId> free_rows_;
   std::vector<std::unique_ptr<TableIndex>> indexes_;
   std::unique_ptr<IndexDef> primary_def_;
-  std::vector<uint64_t> dependents_;      // per column: bitmask of indexes using it
+  std::vector<uint64_t> dependents_;  // per column: bitmask of indexes using it
   HashTableIndex* primary_ = nullptr;
 };
 

@@ -4,10 +4,9 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-
-#include "schema/str.h"
 #include "engine/table.h"
 #include "schema/catalog.h"
+#include "schema/str.h"
 #define XXH_INLINE_ALL
 #include "xxhash.h"
 
@@ -58,9 +57,12 @@ int64_t KeyValue(const Table& table, RowId row, ColumnId c) {
 
 std::unique_ptr<TableIndex> TableIndex::Create(const IndexDef& def, const Table& table) {
   switch (def.kind) {
-    case IndexKind::kUniqueHash: return std::make_unique<HashTableIndex>(def, table);
-    case IndexKind::kOrdered: return std::make_unique<OrderedTableIndex>(def, table);
-    case IndexKind::kGrouped: return std::make_unique<GroupedTableIndex>(def, table);
+    case IndexKind::kUniqueHash:
+      return std::make_unique<HashTableIndex>(def, table);
+    case IndexKind::kOrdered:
+      return std::make_unique<OrderedTableIndex>(def, table);
+    case IndexKind::kGrouped:
+      return std::make_unique<GroupedTableIndex>(def, table);
   }
   return nullptr;
 }
@@ -115,9 +117,14 @@ size_t HashTableIndex::Access::HashProbe(const Probe& key) const {
   for (size_t i = 0; i < key.size(); ++i) {
     uint64_t part;
     switch (key[i].kind()) {
-      case Value::Kind::kString: part = HashBytes(key[i].AsString(), def->case_folded); break;
-      case Value::Kind::kUuid: part = Mix(key[i].AsUuid().hi) ^ key[i].AsUuid().lo; break;
-      default: part = static_cast<uint64_t>(key[i].AsInt());
+      case Value::Kind::kString:
+        part = HashBytes(key[i].AsString(), def->case_folded);
+        break;
+      case Value::Kind::kUuid:
+        part = Mix(key[i].AsUuid().hi) ^ key[i].AsUuid().lo;
+        break;
+      default:
+        part = static_cast<uint64_t>(key[i].AsInt());
     }
     h = Mix(h ^ part);
   }
@@ -146,8 +153,7 @@ bool HashTableIndex::Access::RowEqualsProbe(RowId r, const Probe& key) const {
     if (IsStringType(t)) {
       if (key[i].kind() != Value::Kind::kString) return false;
       const std::string_view x = table->GetString(r, c);
-      if (def->case_folded ? !EqualsIgnoreCase(x, key[i].AsString())
-                           : x != key[i].AsString()) {
+      if (def->case_folded ? !EqualsIgnoreCase(x, key[i].AsString()) : x != key[i].AsString()) {
         return false;
       }
     } else if (IsUuidType(t)) {
@@ -187,13 +193,13 @@ absl::Status HashTableIndex::Verify() const {
     if (!table_.IsLive(r) || !Indexed(r)) continue;
     ++expected;
     if (index_.FindConflict(r) != r) {
-      return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": row ", r,
-                                              " is missing from the index"));
+      return absl::InternalError(
+          StrCat(table_.name(), ".", def_.name, ": row ", r, " is missing from the index"));
     }
   }
   if (expected != index_.size()) {
-    return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": index has ",
-                                            index_.size(), " rows, scan finds ", expected));
+    return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": index has ", index_.size(),
+                                      " rows, scan finds ", expected));
   }
   return absl::OkStatus();
 }
@@ -266,11 +272,11 @@ absl::Status OrderedTableIndex::Verify() const {
     ForEachKey(r, [&](IndexKey k) { expected.push_back(k); });
   }
   std::sort(expected.begin(), expected.end());
-  if (expected.size() != tree_.size() || !std::equal(expected.begin(), expected.end(),
-                                                     tree_.begin())) {
-    return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": index has ",
-                                            tree_.size(), " keys, scan gives ", expected.size(),
-                                            expected.size() == tree_.size() ? " (different)" : ""));
+  if (expected.size() != tree_.size() ||
+      !std::equal(expected.begin(), expected.end(), tree_.begin())) {
+    return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": index has ", tree_.size(),
+                                      " keys, scan gives ", expected.size(),
+                                      expected.size() == tree_.size() ? " (different)" : ""));
   }
   return absl::OkStatus();
 }
@@ -318,9 +324,9 @@ size_t GroupedTableIndex::ScanPrefix(std::initializer_list<int64_t> prefix,
   const std::span<const GroupEntry> entries = Group(*prefix.begin());
   const size_t begin =
       std::lower_bound(entries.begin(), entries.end(), GroupEntry::Make(low, 0)) - entries.begin();
-  const size_t end = std::upper_bound(entries.begin(), entries.end(),
-                                      GroupEntry::Make(high, UINT32_MAX)) -
-                     entries.begin();
+  const size_t end =
+      std::upper_bound(entries.begin(), entries.end(), GroupEntry::Make(high, UINT32_MAX)) -
+      entries.begin();
   size_t n = 0;
   for (size_t k = 0; k < end - begin; ++k) {
     ++n;
@@ -373,8 +379,8 @@ absl::Status GroupedTableIndex::Verify() const {
   std::sort(expected.begin(), expected.end(), less);
   std::sort(actual.begin(), actual.end(), less);
   if (expected != actual) {
-    return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": index has ",
-                                      actual.size(), " entries, scan gives ", expected.size(),
+    return absl::InternalError(StrCat(table_.name(), ".", def_.name, ": index has ", actual.size(),
+                                      " entries, scan gives ", expected.size(),
                                       expected.size() == actual.size() ? " (different)" : ""));
   }
   return absl::OkStatus();

@@ -57,9 +57,7 @@ class HashTableIndex final : public TableIndex {
   // For a table's primary key: rows whose id carries their own row id
   // (SelfLocated) are found without the index and are left out of it.
   void SkipSelfLocated() { skip_self_located_ = true; }
-  static bool SelfLocated(const Uuid& id, RowId row) {
-    return static_cast<RowId>(id.lo) == row;
-  }
+  static bool SelfLocated(const Uuid& id, RowId row) { return static_cast<RowId>(id.lo) == row; }
 
   // The row whose key equals `key` (one Value per key part), or kNoRow.
   RowId Find(std::span<const Value> key) const { return index_.Find(key); }

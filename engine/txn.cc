@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "schema/str.h"
 #include "schema/catalog.h"
+#include "schema/str.h"
 
 namespace vox {
 
@@ -44,8 +44,7 @@ RowId Txn::Insert(TableId t, std::span<const ColumnValue> values) {
   for (size_t c = 0; c < def.columns.size(); ++c) {
     if (def.columns[c].default_kind == DefaultKind::kNone && !def.columns[c].Has(kPrimaryKey) &&
         !((given[c >> 6] >> (c & 63)) & 1)) {
-      Fail(absl::InvalidArgumentError(
-          StrCat(def.name, ".", def.columns[c].name, " is required")));
+      Fail(absl::InvalidArgumentError(StrCat(def.name, ".", def.columns[c].name, " is required")));
       return kNoRow;
     }
   }
@@ -60,11 +59,20 @@ RowId Txn::Insert(TableId t, std::span<const ColumnValue> values) {
       continue;
     }
     switch (col.default_kind) {
-      case DefaultKind::kNull: table.WriteValue(r, cid, nullptr); break;
-      case DefaultKind::kInt: table.WriteValue(r, cid, col.default_int); break;
-      case DefaultKind::kString: table.WriteValue(r, cid, col.default_string); break;
-      case DefaultKind::kNow: table.WriteValue(r, cid, now_); break;
-      case DefaultKind::kNone: break;
+      case DefaultKind::kNull:
+        table.WriteValue(r, cid, nullptr);
+        break;
+      case DefaultKind::kInt:
+        table.WriteValue(r, cid, col.default_int);
+        break;
+      case DefaultKind::kString:
+        table.WriteValue(r, cid, col.default_string);
+        break;
+      case DefaultKind::kNow:
+        table.WriteValue(r, cid, now_);
+        break;
+      case DefaultKind::kNone:
+        break;
     }
   }
   for (const ColumnValue& cv : values) table.WriteValue(r, cv.column, cv.value);
@@ -98,8 +106,7 @@ void Txn::Set(TableId t, RowId r, ColumnId c, const Value& v) {
   Record(t, ChangeKind::kUpdate, r);
   // Stamp updated_at, once per row and transaction.
   const ColumnId stamp_column = table.updated_at_column();
-  if (stamp_column == UINT16_MAX || stamp_column == c ||
-      table.GetTime(r, stamp_column) == now_) {
+  if (stamp_column == UINT16_MAX || stamp_column == c || table.GetTime(r, stamp_column) == now_) {
     return;
   }
   Undo stamp{UndoKind::kUpdate, t, stamp_column, false, r, {}};
@@ -129,9 +136,9 @@ void Txn::Delete(TableId t, RowId r) {
           Set(ref.table, x, ref.column, nullptr);
           break;
         case OnDelete::kRestrict:
-          Fail(absl::FailedPreconditionError(StrCat(
-              "cannot delete ", table.name(), " ", FormatUuid(table.id(r)), ": ",
-              GetTable(ref.table).name, " rows refer to it")));
+          Fail(absl::FailedPreconditionError(
+              StrCat("cannot delete ", table.name(), " ", FormatUuid(table.id(r)), ": ",
+                     GetTable(ref.table).name, " rows refer to it")));
           return;
       }
     }

@@ -1,9 +1,9 @@
 // Value validation against the schema, and the JSON syntax check.
 #include <cstring>
 
-#include "schema/str.h"
 #include "engine/txn.h"
 #include "engine/value.h"
+#include "schema/str.h"
 
 namespace vox {
 namespace {
@@ -19,11 +19,14 @@ bool IsValidUtf8(std::string_view s) {
       ++p;
       continue;
     } else if ((c & 0xe0) == 0xc0) {
-      n = 1; cp = c & 0x1f;
+      n = 1;
+      cp = c & 0x1f;
     } else if ((c & 0xf0) == 0xe0) {
-      n = 2; cp = c & 0x0f;
+      n = 2;
+      cp = c & 0x0f;
     } else if ((c & 0xf8) == 0xf0) {
-      n = 3; cp = c & 0x07;
+      n = 3;
+      cp = c & 0x07;
     } else {
       return false;
     }
@@ -81,13 +84,20 @@ class JsonChecker {
       return false;
     }
     switch (s_[pos_]) {
-      case '{': return ParseObject(depth);
-      case '[': return ParseArray(depth);
-      case '"': return ParseString();
-      case 't': return Literal("true");
-      case 'f': return Literal("false");
-      case 'n': return Literal("null");
-      default: return ParseNumber();
+      case '{':
+        return ParseObject(depth);
+      case '[':
+        return ParseArray(depth);
+      case '"':
+        return ParseString();
+      case 't':
+        return Literal("true");
+      case 'f':
+        return Literal("false");
+      case 'n':
+        return Literal("null");
+      default:
+        return ParseNumber();
     }
   }
   bool ParseObject(int depth) {
@@ -252,7 +262,7 @@ absl::Status ValidateValue(const Database& db, TableId t, ColumnId c, const Valu
       const Table& target = db.table(col.ref_table);
       if (x < 0 || x > UINT32_MAX || !target.IsLive(static_cast<RowId>(x))) {
         return absl::NotFoundError(StrCat(table.name, ".", col.name, ": the referenced ",
-                                                target.name(), " row does not exist"));
+                                          target.name(), " row does not exist"));
       }
       break;
     }

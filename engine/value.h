@@ -21,12 +21,12 @@ class Value {
   Value() = default;
   Value(std::nullptr_t) {}  // NOLINT: null reads naturally at call sites
   template <typename T>
-    requires(std::is_integral_v<T> || std::is_enum_v<T>)
-  Value(T v) : kind_(Kind::kInt), int_(static_cast<int64_t>(v)) {}  // NOLINT
-  Value(const Uuid& u) : kind_(Kind::kUuid), uuid_(u) {}                // NOLINT
-  Value(std::string_view s) : kind_(Kind::kString), str_(s) {}         // NOLINT
-  Value(const char* s) : kind_(Kind::kString), str_(s) {}              // NOLINT
-  Value(const std::string& s) : kind_(Kind::kString), str_(s) {}       // NOLINT
+  requires(std::is_integral_v<T> || std::is_enum_v<T>) Value(T v)
+      : kind_(Kind::kInt), int_(static_cast<int64_t>(v)) {}       // NOLINT
+  Value(const Uuid& u) : kind_(Kind::kUuid), uuid_(u) {}          // NOLINT
+  Value(std::string_view s) : kind_(Kind::kString), str_(s) {}    // NOLINT
+  Value(const char* s) : kind_(Kind::kString), str_(s) {}         // NOLINT
+  Value(const std::string& s) : kind_(Kind::kString), str_(s) {}  // NOLINT
 
   Kind kind() const { return kind_; }
   bool is_null() const { return kind_ == Kind::kNull; }
@@ -37,10 +37,14 @@ class Value {
   friend bool operator==(const Value& a, const Value& b) {
     if (a.kind_ != b.kind_) return false;
     switch (a.kind_) {
-      case Kind::kNull: return true;
-      case Kind::kInt: return a.int_ == b.int_;
-      case Kind::kUuid: return a.uuid_ == b.uuid_;
-      case Kind::kString: return a.str_ == b.str_;
+      case Kind::kNull:
+        return true;
+      case Kind::kInt:
+        return a.int_ == b.int_;
+      case Kind::kUuid:
+        return a.uuid_ == b.uuid_;
+      case Kind::kString:
+        return a.str_ == b.str_;
     }
     return false;
   }

@@ -31,7 +31,8 @@ bool GroupedIndex::Erase(uint32_t group, GroupEntry e) {
 
 size_t GroupedIndex::MemoryBytes() const {
   size_t n = groups_.capacity() * (sizeof(uint32_t) + sizeof(std::vector<GroupEntry>) + 1);
-  for (const auto& [g, v] : groups_) n += v.capacity() * sizeof(GroupEntry) + 16;  // + malloc header
+  for (const auto& [g, v] : groups_)
+    n += v.capacity() * sizeof(GroupEntry) + 16;  // + malloc header
   return n;
 }
 

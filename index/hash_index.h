@@ -72,9 +72,7 @@ class UniqueHashIndex {
   static uint32_t Fragment(size_t hash) { return static_cast<uint32_t>(hash ^ (hash >> 32)); }
   static RowId RowOf(uint64_t slot) { return static_cast<RowId>(slot); }
   static uint32_t FragmentOf(uint64_t slot) { return static_cast<uint32_t>(slot >> 32); }
-  uint64_t Slot(RowId row) const {
-    return (uint64_t{Fragment(access_->HashRow(row))} << 32) | row;
-  }
+  uint64_t Slot(RowId row) const { return (uint64_t{Fragment(access_->HashRow(row))} << 32) | row; }
   // Spreads a 32-bit fragment over 64 bits for the table's probing.
   static size_t Spread(uint32_t fragment) {
     return static_cast<size_t>(fragment) * 0x9e3779b97f4a7c15ULL;

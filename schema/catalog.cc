@@ -3,22 +3,32 @@
 #include "absl/container/flat_hash_set.h"
 #include "schema/str.h"
 
-
 namespace vox {
 
 std::string_view ColumnTypeName(ColumnType type) {
   switch (type) {
-    case ColumnType::kBool: return "bool";
-    case ColumnType::kInt32: return "int32";
-    case ColumnType::kInt64: return "int64";
-    case ColumnType::kTimestamp: return "timestamp";
-    case ColumnType::kEnum: return "enum";
-    case ColumnType::kUuid: return "uuid";
-    case ColumnType::kInet: return "inet";
-    case ColumnType::kString: return "string";
-    case ColumnType::kJson: return "json";
-    case ColumnType::kRef: return "ref";
-    case ColumnType::kTags: return "tags";
+    case ColumnType::kBool:
+      return "bool";
+    case ColumnType::kInt32:
+      return "int32";
+    case ColumnType::kInt64:
+      return "int64";
+    case ColumnType::kTimestamp:
+      return "timestamp";
+    case ColumnType::kEnum:
+      return "enum";
+    case ColumnType::kUuid:
+      return "uuid";
+    case ColumnType::kInet:
+      return "inet";
+    case ColumnType::kString:
+      return "string";
+    case ColumnType::kJson:
+      return "json";
+    case ColumnType::kRef:
+      return "ref";
+    case ColumnType::kTags:
+      return "tags";
   }
   return "?";
 }
@@ -44,8 +54,7 @@ absl::StatusOr<uint8_t> ParseEnumValue(EnumId id, std::string_view name) {
     if (e.values[i] == name) return static_cast<uint8_t>(i);
   }
   return absl::InvalidArgumentError(StrCat("'", name.substr(0, 64), "' is not a ", e.name,
-                                                 " (one of ", StrJoin(e.values, ", "),
-                                                 ")"));
+                                           " (one of ", StrJoin(e.values, ", "), ")"));
 }
 
 int OrderedKeyBits(ColumnType type) {
@@ -135,8 +144,7 @@ absl::Status ValidateSchema() {
       }
       if (c.default_kind == DefaultKind::kNone && !c.Has(kInput) && !c.Has(kPrimaryKey) &&
           t.insert_via.empty()) {
-        return absl::InternalError(StrCat(t.name, ".", c.name,
-                                                " is neither input nor defaulted"));
+        return absl::InternalError(StrCat(t.name, ".", c.name, " is neither input nor defaulted"));
       }
       if (c.default_kind == DefaultKind::kInt &&
           (c.default_int < c.min_value || c.default_int > c.max_value)) {
@@ -155,8 +163,8 @@ absl::Status ValidateSchema() {
       }
       if (!indexed) {
         return absl::InternalError(StrCat(t.name, ".", c.name, " refers to hard-deletable ",
-                                                GetTable(c.ref_table).name,
-                                                " but has no index leading with it"));
+                                          GetTable(c.ref_table).name,
+                                          " but has no index leading with it"));
       }
     }
   }

@@ -130,8 +130,16 @@ struct ColumnDef {
   constexpr bool Has(ColumnFlag f) const { return (flags & f) != 0; }
   constexpr bool nullable() const { return Has(kNullable); }
 
-  constexpr ColumnDef Named(std::string_view n) const { auto c = *this; c.name = n; return c; }
-  constexpr ColumnDef With(uint16_t f) const { auto c = *this; c.flags |= f; return c; }
+  constexpr ColumnDef Named(std::string_view n) const {
+    auto c = *this;
+    c.name = n;
+    return c;
+  }
+  constexpr ColumnDef With(uint16_t f) const {
+    auto c = *this;
+    c.flags |= f;
+    return c;
+  }
   constexpr ColumnDef Nullable() const {
     auto c = With(kNullable);
     if (c.default_kind == DefaultKind::kNone) c.default_kind = DefaultKind::kNull;
@@ -141,18 +149,33 @@ struct ColumnDef {
   constexpr ColumnDef Updatable() const { return With(kInput | kUpdatable); }
   constexpr ColumnDef Secret() const { return With(kSecret); }
   constexpr ColumnDef Default(int64_t v) const {
-    auto c = *this; c.default_kind = DefaultKind::kInt; c.default_int = v; return c;
+    auto c = *this;
+    c.default_kind = DefaultKind::kInt;
+    c.default_int = v;
+    return c;
   }
   constexpr ColumnDef DefaultString(std::string_view v) const {
-    auto c = *this; c.default_kind = DefaultKind::kString; c.default_string = v; return c;
+    auto c = *this;
+    c.default_kind = DefaultKind::kString;
+    c.default_string = v;
+    return c;
   }
   constexpr ColumnDef DefaultNow() const {
-    auto c = *this; c.default_kind = DefaultKind::kNow; return c;
+    auto c = *this;
+    c.default_kind = DefaultKind::kNow;
+    return c;
   }
   constexpr ColumnDef Range(int64_t lo, int64_t hi) const {
-    auto c = *this; c.min_value = lo; c.max_value = hi; return c;
+    auto c = *this;
+    c.min_value = lo;
+    c.max_value = hi;
+    return c;
   }
-  constexpr ColumnDef OnDeleteOf(OnDelete d) const { auto c = *this; c.on_delete = d; return c; }
+  constexpr ColumnDef OnDeleteOf(OnDelete d) const {
+    auto c = *this;
+    c.on_delete = d;
+    return c;
+  }
 };
 
 constexpr ColumnDef BoolCol() { return {.type = ColumnType::kBool}; }
@@ -223,10 +246,26 @@ struct IndexDef {
   std::span<const KeyPart> key() const { return {parts.data(), num_parts}; }
   std::span<const Cond> predicate() const { return {where.data(), num_conds}; }
 
-  constexpr IndexDef On(ColumnId c) const { auto d = *this; d.parts[d.num_parts++] = {c, false}; return d; }
-  constexpr IndexDef Desc(ColumnId c) const { auto d = *this; d.parts[d.num_parts++] = {c, true}; return d; }
-  constexpr IndexDef Folded() const { auto d = *this; d.case_folded = true; return d; }
-  constexpr IndexDef Where(Cond c) const { auto d = *this; d.where[d.num_conds++] = c; return d; }
+  constexpr IndexDef On(ColumnId c) const {
+    auto d = *this;
+    d.parts[d.num_parts++] = {c, false};
+    return d;
+  }
+  constexpr IndexDef Desc(ColumnId c) const {
+    auto d = *this;
+    d.parts[d.num_parts++] = {c, true};
+    return d;
+  }
+  constexpr IndexDef Folded() const {
+    auto d = *this;
+    d.case_folded = true;
+    return d;
+  }
+  constexpr IndexDef Where(Cond c) const {
+    auto d = *this;
+    d.where[d.num_conds++] = c;
+    return d;
+  }
 };
 
 constexpr IndexDef UniqueHash(TableId t, std::string_view name) {
@@ -243,9 +282,13 @@ constexpr IndexDef Grouped(TableId t, std::string_view name) {
 constexpr Cond IsNull(ColumnId c) { return {c, CondOp::kIsNull, 0}; }
 constexpr Cond NotNull(ColumnId c) { return {c, CondOp::kNotNull, 0}; }
 template <typename V>
-constexpr Cond Equals(ColumnId c, V v) { return {c, CondOp::kEquals, static_cast<int64_t>(v)}; }
+constexpr Cond Equals(ColumnId c, V v) {
+  return {c, CondOp::kEquals, static_cast<int64_t>(v)};
+}
 template <typename V>
-constexpr Cond NotEquals(ColumnId c, V v) { return {c, CondOp::kNotEquals, static_cast<int64_t>(v)}; }
+constexpr Cond NotEquals(ColumnId c, V v) {
+  return {c, CondOp::kNotEquals, static_cast<int64_t>(v)};
+}
 
 // ---- Tables -----------------------------------------------------------------
 

@@ -4,9 +4,9 @@
 
 #include <cstring>
 
-#include "schema/str.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "schema/str.h"
 
 namespace vox {
 namespace {

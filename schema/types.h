@@ -55,10 +55,10 @@ std::string FormatInet(const Uuid& addr);
 #define VOX_DCHECK(cond) assert(cond)
 
 // Returns from the current function if `expr` is not OK.
-#define VOX_RETURN_IF_ERROR(expr)                  \
-  do {                                             \
-    ::absl::Status vox_status_ = (expr);           \
-    if (!vox_status_.ok()) return vox_status_;     \
+#define VOX_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::absl::Status vox_status_ = (expr);       \
+    if (!vox_status_.ok()) return vox_status_; \
   } while (0)
 
 #define VOX_CONCAT_INNER_(a, b) a##b

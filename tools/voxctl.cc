@@ -77,8 +77,8 @@ int Memory(double scale) {
                 def.name.data(), rows, col, idx, rows ? double(col) / rows : 0.0,
                 rows ? double(idx) / rows : 0.0);
   }
-  std::printf("%-20s %12zu %14zu %14zu %10.1f %10.1f\n", "total", total_rows, total_col,
-              total_idx, double(total_col) / total_rows, double(total_idx) / total_rows);
+  std::printf("%-20s %12zu %14zu %14zu %10.1f %10.1f\n", "total", total_rows, total_col, total_idx,
+              double(total_col) / total_rows, double(total_idx) / total_rows);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   std::printf("\nresident memory (max): %.1f MiB\n", usage.ru_maxrss / 1024.0);
@@ -100,9 +100,11 @@ class Demo {
     const Uuid sam = Register("sam", "Sam");
     Section("Seed flow: Create & Join Room");
     const std::string_view tags[] = {"music", "jazz"};
-    auto room = CreateAndOpenRoom(db_, Ctx(), {.owner_id = maya, .room_code = "jazz-night",
-                                               .title = "Jazz night",
-                                               .settings = {.max_participants = 50, .tags = tags}});
+    auto room = CreateAndOpenRoom(db_, Ctx(),
+                                  {.owner_id = maya,
+                                   .room_code = "jazz-night",
+                                   .title = "Jazz night",
+                                   .settings = {.max_participants = 50, .tags = tags}});
     if (!Check(room.status(), "create and open room 'jazz-night'")) return 1;
     ShowRow(TableId::rooms, room->room_id);
     Check(JoinRoom(db_, Ctx(), room->room_id, leo).status(), "leo joins");
@@ -117,28 +119,40 @@ class Demo {
     Refused(Gift(db_, Ctx(), {.sender_id = leo, .receiver_id = maya, .amount = 500}).status(),
             "leo gifts 500 coins he does not have");
     const NamedValue change[] = {{"action", "USER_LOGOUT"}};
-    Refused(UpdateRow(db_, Ctx(), TableId::audit_logs,
-                      db_.table(TableId::audit_logs).id(0), change),
-            "an audit row is edited");
+    Refused(
+        UpdateRow(db_, Ctx(), TableId::audit_logs, db_.table(TableId::audit_logs).id(0), change),
+        "an audit row is edited");
     Section("Seed flow: Recording");
     RecordingFlow(room->room_id, maya);
     Section("Virtual economy: top-up and a gift with its platform fee");
-    Check(SetFee(db_, Ctx(), {.transfer_type = TransferType::GIFT, .fee_bps = 1000, .min_fee = 1,
-                              .effective_from = Ctx().now})
+    Check(SetFee(db_, Ctx(),
+                 {.transfer_type = TransferType::GIFT,
+                  .fee_bps = 1000,
+                  .min_fee = 1,
+                  .effective_from = Ctx().now})
               .status(),
           "gift fee set to 10%");
     Check(TopUp(db_, Ctx(), {.user_id = leo, .amount = 1000, .idempotency_key = "topup-leo-1"})
               .status(),
           "leo tops up 1000 coins");
-    auto gift = Gift(db_, Ctx(), {.sender_id = leo, .receiver_id = maya, .amount = 200,
-                                  .room_id = room->room_id, .idempotency_key = "demo-gift-leo-maya"});
+    auto gift = Gift(db_, Ctx(),
+                     {.sender_id = leo,
+                      .receiver_id = maya,
+                      .amount = 200,
+                      .room_id = room->room_id,
+                      .idempotency_key = "demo-gift-leo-maya"});
     if (Check(gift.status(), "leo gifts maya 200 coins")) {
       std::printf("      fee %lld to the platform, %lld to maya\n",
                   static_cast<long long>(gift->fee), static_cast<long long>(200 - gift->fee));
     }
-    auto retry = Gift(db_, Ctx(), {.sender_id = leo, .receiver_id = maya, .amount = 200,
-                                   .room_id = room->room_id, .idempotency_key = "demo-gift-leo-maya"});
-    if (retry.ok()) std::printf("  ok  a retry with the same key: already_done=%d\n", retry->already_done);
+    auto retry = Gift(db_, Ctx(),
+                      {.sender_id = leo,
+                       .receiver_id = maya,
+                       .amount = 200,
+                       .room_id = room->room_id,
+                       .idempotency_key = "demo-gift-leo-maya"});
+    if (retry.ok())
+      std::printf("  ok  a retry with the same key: already_done=%d\n", retry->already_done);
     ShowBalance(leo, "leo");
     ShowBalance(maya, "maya");
     const LedgerAudit audit = AuditAllWallets(db_);
@@ -153,20 +167,24 @@ class Demo {
               UserRole::ADMIN);
       txn.Commit();
     }
-    Check(TakeModerationAction(db_, Ctx(), {.moderator_id = admin, .target_user_id = sam,
-                                            .type = ModerationActionType::SUSPENSION,
-                                            .reason = "spam", .expires_at = Ctx().now + 3600 * kMicrosPerSecond})
+    Check(TakeModerationAction(db_, Ctx(),
+                               {.moderator_id = admin,
+                                .target_user_id = sam,
+                                .type = ModerationActionType::SUSPENSION,
+                                .reason = "spam",
+                                .expires_at = Ctx().now + 3600 * kMicrosPerSecond})
               .status(),
           "root suspends sam for an hour (sam leaves the room)");
     ShowPresent(room->room_id);
     clock_ += 2 * 3600 * kMicrosPerSecond;
     auto report = RunMaintenance(db_, Ctx());
     if (Check(report.status(), "maintenance two hours later")) {
-      std::printf("      lifted %lld restrictions, deleted %lld expired recordings, voided %lld "
-                  "reservations\n",
-                  static_cast<long long>(report->restrictions_lifted),
-                  static_cast<long long>(report->recordings_deleted),
-                  static_cast<long long>(report->reservations_voided));
+      std::printf(
+          "      lifted %lld restrictions, deleted %lld expired recordings, voided %lld "
+          "reservations\n",
+          static_cast<long long>(report->restrictions_lifted),
+          static_cast<long long>(report->recordings_deleted),
+          static_cast<long long>(report->reservations_voided));
     }
     Section("End the room");
     Check(EndRoom(db_, Ctx(), room->room_id, maya), "maya ends 'jazz-night'");
@@ -186,7 +204,9 @@ class Demo {
     clock_ += kMicrosPerSecond;
     return {.now = clock_};
   }
-  void Section(std::string_view title) { std::printf("\n== %.*s\n", int(title.size()), title.data()); }
+  void Section(std::string_view title) {
+    std::printf("\n== %.*s\n", int(title.size()), title.data());
+  }
   bool Check(const absl::Status& s, std::string_view what) {
     if (s.ok()) {
       std::printf("  ok  %.*s\n", int(what.size()), what.data());
@@ -212,9 +232,11 @@ class Demo {
   }
   Uuid Register(const std::string& name, const std::string& display) {
     const std::string email = name + "@demo.example";
-    auto r = RegisterUser(db_, Ctx(), {.username = name, .email = email,
-                                       .password_hash = "$argon2id$v=19$m=65536$demo",
-                                       .display_name = display});
+    auto r = RegisterUser(db_, Ctx(),
+                          {.username = name,
+                           .email = email,
+                           .password_hash = "$argon2id$v=19$m=65536$demo",
+                           .display_name = display});
     if (Check(r.status(), StrCat("register ", name, " (user, LOCAL sign-in, wallet, audit)"))) {
       ShowRow(TableId::users, r->user_id);
       return r->user_id;
@@ -253,14 +275,20 @@ class Demo {
     std::printf("\n");
   }
   void RecordingFlow(const Uuid& room, const Uuid& host) {
-    auto rec = StartRecording(db_, Ctx(), {.room_id = room, .actor_id = host,
-                                           .storage_key = "recordings/jazz-night/1.webm",
-                                           .storage_bucket = "vox-recordings", .codec = "opus"});
+    auto rec = StartRecording(db_, Ctx(),
+                              {.room_id = room,
+                               .actor_id = host,
+                               .storage_key = "recordings/jazz-night/1.webm",
+                               .storage_bucket = "vox-recordings",
+                               .codec = "opus"});
     if (!Check(rec.status(), "host starts recording (STARTED, audit RECORDING_STARTED)")) return;
     const Uuid id = rec->recording_id;
     Check(MarkRecordingInProgress(db_, Ctx(), id), "recorder reports IN_PROGRESS");
-    Check(StopRecording(db_, Ctx(), {.recording_id = id, .actor_id = host,
-                                     .size_bytes = 48'000'000, .duration_seconds = 1800}),
+    Check(StopRecording(db_, Ctx(),
+                        {.recording_id = id,
+                         .actor_id = host,
+                         .size_bytes = 48'000'000,
+                         .duration_seconds = 1800}),
           "host stops recording (STOPPED, audit RECORDING_STOPPED)");
     Check(BeginProcessing(db_, Ctx(), id), "background job: PROCESSING");
     Check(RecordingReady(db_, Ctx(), id, "https://cdn.example/jazz-night/1.webm"),
@@ -298,11 +326,13 @@ class Demo {
     }
     std::printf("  R7 LIVE public rooms tagged %s (page of 50): %zu\n", tag.c_str(), rows.size());
     if (!data_.banned.empty()) {
-      std::printf("  R8 ban check on a banned pair: %s\n",
-                  IsBanned(db_, data_.banned[0].room, data_.banned[0].user) ? "banned" : "not banned");
+      std::printf(
+          "  R8 ban check on a banned pair: %s\n",
+          IsBanned(db_, data_.banned[0].room, data_.banned[0].user) ? "banned" : "not banned");
     }
     auto page = WalletTransactions(db_, users.id(data_.funded_users[0]), "COIN", 50);
-    if (page.ok()) std::printf("  R9 a user's transactions (page of 50): %zu\n", page->transfers.size());
+    if (page.ok())
+      std::printf("  R9 a user's transactions (page of 50): %zu\n", page->transfers.size());
   }
 
   Database& db_;

@@ -40,15 +40,14 @@ absl::StatusOr<RowId> ResolveActingUser(const Database& db, const Uuid& id) {
   const Table& users = db.table(TableId::users);
   const auto status = users.GetEnum<AccountStatus>(u, users::account_status);
   if (status != AccountStatus::ACTIVE) {
-    return absl::PermissionDeniedError(
-        StrCat("user '", users.GetString(u, users::username), "' is ",
-               EnumName(EnumId::AccountStatus, status)));
+    return absl::PermissionDeniedError(StrCat("user '", users.GetString(u, users::username),
+                                              "' is ", EnumName(EnumId::AccountStatus, status)));
   }
   return u;
 }
 
-void Audit(Txn& txn, const OpContext& ctx, AuditAction action, RowId user, RowId room,
-           RowId target, std::string_view metadata_json) {
+void Audit(Txn& txn, const OpContext& ctx, AuditAction action, RowId user, RowId room, RowId target,
+           std::string_view metadata_json) {
   const ColumnValue values[] = {
       {audit_logs::action, action},
       {audit_logs::user_id, RefOrNull(user)},
@@ -65,11 +64,21 @@ std::string JsonString(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];

@@ -17,8 +17,7 @@ inline constexpr ColumnId kNoColumn = UINT16_MAX;
 ColumnId FindColumnWithFlagCached(TableId t);
 
 // The live row with primary key `id` in `t`, or NotFound: "<what> <uuid> not found".
-absl::StatusOr<RowId> Resolve(const Database& db, TableId t, const Uuid& id,
-                              std::string_view what);
+absl::StatusOr<RowId> Resolve(const Database& db, TableId t, const Uuid& id, std::string_view what);
 
 // As Resolve, and FailedPrecondition if the row is soft-deleted.
 absl::StatusOr<RowId> ResolveActive(const Database& db, TableId t, const Uuid& id,
@@ -31,8 +30,8 @@ absl::StatusOr<RowId> ResolveActingUser(const Database& db, const Uuid& id);
 
 // Appends an audit row. `user`, `room`, `target` may be kNoRow;
 // `metadata_json` may be empty (stored as null).
-void Audit(Txn& txn, const OpContext& ctx, AuditAction action, RowId user, RowId room,
-           RowId target, std::string_view metadata_json = {});
+void Audit(Txn& txn, const OpContext& ctx, AuditAction action, RowId user, RowId room, RowId target,
+           std::string_view metadata_json = {});
 
 // A value for a nullable ref column: null for kNoRow.
 inline Value RefOrNull(RowId r) { return r == kNoRow ? Value() : Value(r); }

@@ -12,8 +12,7 @@ namespace {
 
 // Converts caller-facing values into the engine's (row ids for refs, enum
 // numbers, microseconds).
-absl::StatusOr<Value> ToEngineValue(const Database& db, TableId table, ColumnId c,
-                                    const Value& v) {
+absl::StatusOr<Value> ToEngineValue(const Database& db, TableId table, ColumnId c, const Value& v) {
   const ColumnDef& col = GetTable(table).columns[c];
   if (v.is_null()) return v;
   switch (col.type) {
@@ -56,8 +55,8 @@ absl::StatusOr<Value> ToEngineValue(const Database& db, TableId table, ColumnId 
       return v;
   }
   return absl::InvalidArgumentError(StrCat(GetTable(table).name, ".", col.name,
-                                           " expects the uuid of a ",
-                                           GetTable(col.ref_table).name, " row"));
+                                           " expects the uuid of a ", GetTable(col.ref_table).name,
+                                           " row"));
 }
 
 // Resolves names and converts values; `allowed` is the flag a column needs.
@@ -93,17 +92,31 @@ void AppendJsonValue(const Database& db, const Table& t, RowId row, ColumnId c, 
     return;
   }
   switch (col.type) {
-    case ColumnType::kBool: *out += t.GetBool(row, c) ? "true" : "false"; break;
+    case ColumnType::kBool:
+      *out += t.GetBool(row, c) ? "true" : "false";
+      break;
     case ColumnType::kInt32:
-    case ColumnType::kInt64: *out += StrCat(t.GetInt(row, c)); break;
-    case ColumnType::kTimestamp: *out += StrCat("\"", FormatTimestamp(t.GetTime(row, c)), "\""); break;
+    case ColumnType::kInt64:
+      *out += StrCat(t.GetInt(row, c));
+      break;
+    case ColumnType::kTimestamp:
+      *out += StrCat("\"", FormatTimestamp(t.GetTime(row, c)), "\"");
+      break;
     case ColumnType::kEnum:
       *out += StrCat("\"", GetEnum(col.enum_id).values[t.GetInt(row, c)], "\"");
       break;
-    case ColumnType::kUuid: *out += StrCat("\"", FormatUuid(t.GetUuid(row, c)), "\""); break;
-    case ColumnType::kInet: *out += StrCat("\"", FormatInet(t.GetUuid(row, c)), "\""); break;
-    case ColumnType::kString: *out += internal::JsonString(t.GetString(row, c)); break;
-    case ColumnType::kJson: *out += t.GetString(row, c); break;
+    case ColumnType::kUuid:
+      *out += StrCat("\"", FormatUuid(t.GetUuid(row, c)), "\"");
+      break;
+    case ColumnType::kInet:
+      *out += StrCat("\"", FormatInet(t.GetUuid(row, c)), "\"");
+      break;
+    case ColumnType::kString:
+      *out += internal::JsonString(t.GetString(row, c));
+      break;
+    case ColumnType::kJson:
+      *out += t.GetString(row, c);
+      break;
     case ColumnType::kRef:
       *out += StrCat("\"", FormatUuid(db.table(col.ref_table).id(t.GetRef(row, c))), "\"");
       break;
@@ -168,8 +181,8 @@ absl::Status UpdateRow(Database& db, const OpContext& ctx, TableId table, const 
   }
   if (values.empty()) return absl::InvalidArgumentError("no column to update");
   return Transact(db, ctx.now, [&](Txn& txn) -> absl::Status {
-    VOX_ASSIGN_OR_RETURN(RowId row, internal::ResolveActive(db, table, id,
-                                                            StrCat(def.name, " row")));
+    VOX_ASSIGN_OR_RETURN(RowId row,
+                         internal::ResolveActive(db, table, id, StrCat(def.name, " row")));
     VOX_ASSIGN_OR_RETURN(std::vector<ColumnValue> cvs, Convert(db, table, values, kUpdatable));
     for (const ColumnValue& cv : cvs) txn.Set(table, row, cv.column, cv.value);
     return absl::OkStatus();

@@ -23,11 +23,11 @@ constexpr size_t kRoomsByOwner = IndexNo("rooms_by_owner");
 constexpr size_t kRecordingsByOwner = IndexNo("recordings_by_owner");
 
 absl::Status CheckUsername(std::string_view name) {
-  const bool ok = name.size() >= 3 && name.size() <= 32 &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                           (c >= '0' && c <= '9') || c == '_' || c == '.';
-                  });
+  const bool ok =
+      name.size() >= 3 && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '.';
+      });
   if (ok) return absl::OkStatus();
   return absl::InvalidArgumentError(
       StrCat("username '", name.substr(0, 40), "' must be 3-32 of [A-Za-z0-9_.]"));
@@ -38,8 +38,7 @@ absl::Status CheckEmail(std::string_view email) {
   const bool ok = at != std::string_view::npos && at > 0 && at + 1 < email.size() &&
                   email.find('@', at + 1) == std::string_view::npos &&
                   email.find('.', at + 2) != std::string_view::npos && email.back() != '.' &&
-                  email.size() <= 254 &&
-                  std::none_of(email.begin(), email.end(), [](char c) {
+                  email.size() <= 254 && std::none_of(email.begin(), email.end(), [](char c) {
                     return static_cast<unsigned char>(c) <= ' ' || c == '<' || c == '>' ||
                            c == ',' || c == ';' || static_cast<unsigned char>(c) >= 0x7f;
                   });
@@ -156,9 +155,9 @@ absl::StatusOr<LoginResult> RecordLogin(Database& db, const OpContext& ctx,
       return result;
     }
     if (result.account_status != AccountStatus::ACTIVE) {
-      result.outcome = failed(
-          user, LoginOutcome::kAccountNotActive,
-          StrCat("account_", EnumName(EnumId::AccountStatus, result.account_status)));
+      result.outcome =
+          failed(user, LoginOutcome::kAccountNotActive,
+                 StrCat("account_", EnumName(EnumId::AccountStatus, result.account_status)));
       return result;
     }
     txn.Set(TableId::users, user, users::last_login_at, ctx.now);
@@ -255,9 +254,9 @@ absl::Status SetAccountStatus(Database& db, const OpContext& ctx,
           StrCat(UserName(db, actor), " is not a moderator; cannot change account status"));
     }
     if (actor == user || RoleRank(db, actor) <= RoleRank(db, user)) {
-      return absl::PermissionDeniedError(
-          StrCat(UserName(db, actor), " cannot change the status of ", UserName(db, user),
-                 " (equal or higher role)"));
+      return absl::PermissionDeniedError(StrCat(UserName(db, actor),
+                                                " cannot change the status of ", UserName(db, user),
+                                                " (equal or higher role)"));
     }
     if (change.until && change.status != AccountStatus::SUSPENDED) {
       return absl::InvalidArgumentError("only a suspension takes an end time");
@@ -302,21 +301,21 @@ absl::StatusOr<Uuid> LinkAuthProvider(Database& db, const OpContext& ctx,
     if (req.provider_id.empty()) return absl::InvalidArgumentError("provider_id is required");
     const Value key[] = {Value(req.provider), Value(req.provider_id)};
     if (db.hash(kProviderKey).Find(key) != kNoRow) {
-      return absl::AlreadyExistsError(
-          StrCat(EnumName(EnumId::AuthProviderType, req.provider), " account '",
-                 req.provider_id.substr(0, 64), "' is already linked to a user"));
+      return absl::AlreadyExistsError(StrCat(EnumName(EnumId::AuthProviderType, req.provider),
+                                             " account '", req.provider_id.substr(0, 64),
+                                             "' is already linked to a user"));
     }
-    const RowId p = txn.Insert(
-        TableId::auth_providers,
-        {{auth_providers::user_id, user},
-         {auth_providers::provider_type, req.provider},
-         {auth_providers::provider_id, req.provider_id},
-         {auth_providers::provider_email, OptionalString(req.provider_email)},
-         {auth_providers::access_token, OptionalString(req.access_token)},
-         {auth_providers::refresh_token, OptionalString(req.refresh_token)},
-         {auth_providers::token_expires_at,
-          req.token_expires_at ? Value(*req.token_expires_at) : Value()},
-         {auth_providers::metadata, OptionalString(req.metadata_json)}});
+    const RowId p =
+        txn.Insert(TableId::auth_providers,
+                   {{auth_providers::user_id, user},
+                    {auth_providers::provider_type, req.provider},
+                    {auth_providers::provider_id, req.provider_id},
+                    {auth_providers::provider_email, OptionalString(req.provider_email)},
+                    {auth_providers::access_token, OptionalString(req.access_token)},
+                    {auth_providers::refresh_token, OptionalString(req.refresh_token)},
+                    {auth_providers::token_expires_at,
+                     req.token_expires_at ? Value(*req.token_expires_at) : Value()},
+                    {auth_providers::metadata, OptionalString(req.metadata_json)}});
     if (p == kNoRow) return txn.status();
     Audit(txn, ctx, AuditAction::AUTH_PROVIDER_LINKED, user, kNoRow, kNoRow,
           StrCat(R"({"provider":")", EnumName(EnumId::AuthProviderType, req.provider), R"("})"));
@@ -328,14 +327,15 @@ absl::Status UnlinkAuthProvider(Database& db, const OpContext& ctx, const Uuid& 
                                 const Uuid& auth_provider_id) {
   return Transact(db, ctx.now, [&](Txn& txn) -> absl::Status {
     VOX_ASSIGN_OR_RETURN(RowId user, internal::ResolveActive(db, TableId::users, user_id, "user"));
-    VOX_ASSIGN_OR_RETURN(RowId p, internal::Resolve(db, TableId::auth_providers, auth_provider_id,
-                                                    "auth provider"));
+    VOX_ASSIGN_OR_RETURN(
+        RowId p, internal::Resolve(db, TableId::auth_providers, auth_provider_id, "auth provider"));
     const Table& providers = db.table(TableId::auth_providers);
     if (providers.GetRef(p, auth_providers::user_id) != user) {
       return absl::PermissionDeniedError("that auth provider belongs to another user");
     }
-    size_t count = db.range(kProvidersByUser).ScanPrefix({static_cast<int64_t>(user)},
-                                                           [](RowId) { return true; });
+    size_t count = db.range(kProvidersByUser).ScanPrefix({static_cast<int64_t>(user)}, [](RowId) {
+      return true;
+    });
     if (count <= 1) {
       return absl::FailedPreconditionError(
           StrCat("cannot unlink the last sign-in method of ", UserName(db, user)));
@@ -377,8 +377,7 @@ void SetAccountStatusInTxn(Txn& txn, const OpContext& ctx, RowId actor, RowId us
   if (status != AccountStatus::ACTIVE) RemoveFromRooms(txn, ctx, user);
   Audit(txn, ctx, AuditAction::ACCOUNT_STATUS_CHANGED, actor, kNoRow, user,
         StrCat(R"({"from":")", EnumName(EnumId::AccountStatus, from), R"(","to":")",
-               EnumName(EnumId::AccountStatus, status), R"(","reason":)", JsonString(reason),
-               "}"));
+               EnumName(EnumId::AccountStatus, status), R"(","reason":)", JsonString(reason), "}"));
 }
 
 void DeleteUserInTxn(Txn& txn, const OpContext& ctx, RowId user, RowId actor) {
@@ -388,8 +387,8 @@ void DeleteUserInTxn(Txn& txn, const OpContext& ctx, RowId user, RowId actor) {
   txn.Set(TableId::users, user, users::email, nullptr);
   txn.Set(TableId::users, user, users::display_name, "Deleted User");
   txn.Set(TableId::users, user, users::password_hash, nullptr);
-  for (ColumnId c : {users::bio, users::avatar_url, users::locale, users::country,
-                     users::timezone, users::status_reason, users::suspended_until}) {
+  for (ColumnId c : {users::bio, users::avatar_url, users::locale, users::country, users::timezone,
+                     users::status_reason, users::suspended_until}) {
     txn.Set(TableId::users, user, c, nullptr);
   }
   txn.Set(TableId::users, user, users::account_status, AccountStatus::DELETED);

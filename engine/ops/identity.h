@@ -34,11 +34,11 @@ absl::StatusOr<RegisterUserResult> RegisterUser(Database& db, const OpContext& c
 // The platform verifies credentials itself (it holds the hashing scheme) and
 // records the outcome here.
 struct LoginRequest {
-  std::optional<Uuid> user_id;        // unset when the identifier matched no user
-  std::string_view identifier;        // what was typed (email/username), for the audit row
+  std::optional<Uuid> user_id;  // unset when the identifier matched no user
+  std::string_view identifier;  // what was typed (email/username), for the audit row
   AuthProviderType provider = AuthProviderType::LOCAL;
   bool credentials_ok = false;
-  std::string_view failure_reason;    // e.g. "bad_password"
+  std::string_view failure_reason;  // e.g. "bad_password"
 };
 enum class LoginOutcome : uint8_t { kSucceeded, kBadCredentials, kAccountNotActive, kUnknownUser };
 struct LoginResult {

@@ -449,15 +449,14 @@ int64_t FeeFor(const Database& db, TransferType type, int64_t amount, Timestamp 
   RowId best = kNoRow;
   Timestamp best_from = 0;
   // Newest effective_from first; among equal ones, the row set last wins.
-  db.range(IndexNo("fee_schedule_by_type"))
-      .ScanPrefix({static_cast<int64_t>(type)}, [&](RowId r) {
-        const Timestamp from = fees.GetTime(r, fee_schedule::effective_from);
-        if (from > now) return true;  // not yet in force
-        if (best != kNoRow && from < best_from) return false;
-        if (best == kNoRow || r > best) best = r;
-        best_from = from;
-        return true;
-      });
+  db.range(IndexNo("fee_schedule_by_type")).ScanPrefix({static_cast<int64_t>(type)}, [&](RowId r) {
+    const Timestamp from = fees.GetTime(r, fee_schedule::effective_from);
+    if (from > now) return true;  // not yet in force
+    if (best != kNoRow && from < best_from) return false;
+    if (best == kNoRow || r > best) best = r;
+    best_from = from;
+    return true;
+  });
   if (best == kNoRow) return 0;
   const int64_t bps = fees.GetInt(best, fee_schedule::fee_bps);
   const int64_t share = amount / 10000 * bps + amount % 10000 * bps / 10000;

@@ -24,12 +24,12 @@ absl::StatusOr<MaintenanceReport> RunMaintenance(Database& db, const OpContext& 
   MaintenanceReport r;
   VOX_RETURN_IF_ERROR(Step(LiftExpiredRestrictions(db, ctx), "lifting expired restrictions",
                            &r.restrictions_lifted));
-  VOX_RETURN_IF_ERROR(Step(DeleteExpiredRecordings(db, ctx), "deleting expired recordings",
-                           &r.recordings_deleted));
+  VOX_RETURN_IF_ERROR(
+      Step(DeleteExpiredRecordings(db, ctx), "deleting expired recordings", &r.recordings_deleted));
   VOX_RETURN_IF_ERROR(Step(VoidExpiredReservations(db, ctx), "voiding expired reservations",
                            &r.reservations_voided));
-  VOX_RETURN_IF_ERROR(Step(ExpireSubscriptions(db, ctx), "expiring subscriptions",
-                           &r.subscriptions_expired));
+  VOX_RETURN_IF_ERROR(
+      Step(ExpireSubscriptions(db, ctx), "expiring subscriptions", &r.subscriptions_expired));
   return r;
 }
 

@@ -30,10 +30,14 @@ int PlatformRank(const Database& db, RowId user) {
 int RoomRank(const Database& db, RowId room, RowId user) {
   const RowId p = internal::FindPresent(db, room, user);
   if (p == kNoRow) return 0;
-  switch (db.table(TableId::room_participants).GetEnum<ParticipantRole>(p, room_participants::role)) {
-    case ParticipantRole::HOST: return 3;
-    case ParticipantRole::CO_HOST: return 2;
-    case ParticipantRole::PARTICIPANT: return 1;
+  switch (
+      db.table(TableId::room_participants).GetEnum<ParticipantRole>(p, room_participants::role)) {
+    case ParticipantRole::HOST:
+      return 3;
+    case ParticipantRole::CO_HOST:
+      return 2;
+    case ParticipantRole::PARTICIPANT:
+      return 1;
   }
   return 0;
 }
@@ -55,9 +59,9 @@ absl::Status CheckAuthority(const Database& db, RowId moderator, RowId target, R
   }
   const int mine = RoomRank(db, room, moderator);
   if (mine < 2 || mine <= RoomRank(db, room, target)) {
-    return absl::PermissionDeniedError(
-        StrCat(UserName(db, moderator), " does not outrank ", UserName(db, target), " in ",
-               internal::RoomName(db, room)));
+    return absl::PermissionDeniedError(StrCat(UserName(db, moderator), " does not outrank ",
+                                              UserName(db, target), " in ",
+                                              internal::RoomName(db, room)));
   }
   return absl::OkStatus();
 }
@@ -87,11 +91,11 @@ absl::Status ApplyEffect(Txn& txn, const OpContext& ctx, const ModerationRequest
       return internal::BanInTxn(txn, ctx, room, target, moderator, req.reason, req.expires_at);
     case ModerationActionType::SUSPENSION:
     case ModerationActionType::PLATFORM_BAN:
-      internal::SetAccountStatusInTxn(
-          txn, ctx, moderator, target,
-          req.type == ModerationActionType::SUSPENSION ? AccountStatus::SUSPENDED
-                                                       : AccountStatus::BANNED,
-          req.reason, req.expires_at);
+      internal::SetAccountStatusInTxn(txn, ctx, moderator, target,
+                                      req.type == ModerationActionType::SUSPENSION
+                                          ? AccountStatus::SUSPENDED
+                                          : AccountStatus::BANNED,
+                                      req.reason, req.expires_at);
       return absl::OkStatus();
   }
   return absl::OkStatus();
@@ -152,9 +156,10 @@ absl::StatusOr<Uuid> TakeModerationAction(Database& db, const OpContext& ctx,
                                           const ModerationRequest& req) {
   return Transact(db, ctx.now, [&](Txn& txn) -> absl::StatusOr<Uuid> {
     VOX_ASSIGN_OR_RETURN(RowId moderator, internal::ResolveActingUser(db, req.moderator_id));
-    VOX_ASSIGN_OR_RETURN(RowId target, internal::ResolveActive(db, TableId::users,
-                                                               req.target_user_id, "user"));
-    if (moderator == target) return absl::InvalidArgumentError("moderators cannot act on themselves");
+    VOX_ASSIGN_OR_RETURN(RowId target,
+                         internal::ResolveActive(db, TableId::users, req.target_user_id, "user"));
+    if (moderator == target)
+      return absl::InvalidArgumentError("moderators cannot act on themselves");
     if (req.reason.empty()) return absl::InvalidArgumentError("a moderation action needs a reason");
     RowId room = kNoRow;
     if (req.room_id) {
@@ -166,8 +171,8 @@ absl::StatusOr<Uuid> TakeModerationAction(Database& db, const OpContext& ctx,
     if (req.expires_at && *req.expires_at <= ctx.now) {
       return absl::InvalidArgumentError("the expiry must be in the future");
     }
-    if (req.expires_at && (req.type == ModerationActionType::WARNING ||
-                           req.type == ModerationActionType::KICK)) {
+    if (req.expires_at &&
+        (req.type == ModerationActionType::WARNING || req.type == ModerationActionType::KICK)) {
       return absl::InvalidArgumentError("warnings and kicks do not expire");
     }
     VOX_RETURN_IF_ERROR(CheckAuthority(db, moderator, target, room, req.type));
@@ -182,13 +187,12 @@ absl::StatusOr<Uuid> TakeModerationAction(Database& db, const OpContext& ctx,
     if (action == kNoRow) return txn.status();
     VOX_RETURN_IF_ERROR(ApplyEffect(txn, ctx, req, moderator, target, room));
     const std::string type(EnumName(EnumId::ModerationActionType, req.type));
-    txn.Insert(TableId::notifications,
-               {{notifications::recipient_id, target},
-                {notifications::kind, NotificationKind::MODERATION_NOTICE},
-                {notifications::actor_id, moderator},
-                {notifications::room_id, internal::RefOrNull(room)},
-                {notifications::title, StrCat("Moderation: ", type)},
-                {notifications::body, req.reason}});
+    txn.Insert(TableId::notifications, {{notifications::recipient_id, target},
+                                        {notifications::kind, NotificationKind::MODERATION_NOTICE},
+                                        {notifications::actor_id, moderator},
+                                        {notifications::room_id, internal::RefOrNull(room)},
+                                        {notifications::title, StrCat("Moderation: ", type)},
+                                        {notifications::body, req.reason}});
     const Uuid id = db.table(TableId::moderation_actions).id(action);
     Audit(txn, ctx, AuditAction::MODERATION_ACTION_TAKEN, moderator, room, target,
           StrCat(R"({"action_id":")", FormatUuid(id), R"(","type":")", type, R"(","reason":)",
@@ -201,8 +205,8 @@ absl::Status RevokeModerationAction(Database& db, const OpContext& ctx, const Uu
                                     const Uuid& revoker_id, std::string_view reason) {
   return Transact(db, ctx.now, [&](Txn& txn) -> absl::Status {
     VOX_ASSIGN_OR_RETURN(RowId revoker, internal::ResolveActingUser(db, revoker_id));
-    VOX_ASSIGN_OR_RETURN(RowId action, internal::Resolve(db, TableId::moderation_actions,
-                                                         action_id, "moderation action"));
+    VOX_ASSIGN_OR_RETURN(RowId action, internal::Resolve(db, TableId::moderation_actions, action_id,
+                                                         "moderation action"));
     if (PlatformRank(db, revoker) < static_cast<int>(UserRole::MODERATOR)) {
       return absl::PermissionDeniedError(
           StrCat(UserName(db, revoker), " is not a moderator; cannot revoke actions"));

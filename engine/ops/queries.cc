@@ -70,14 +70,12 @@ void UserPresentRooms(const Database& db, RowId user, std::vector<RowId>* partic
 }
 
 std::optional<PageCursor> RoomAuditTrail(const Database& db, RowId room, size_t limit,
-                                         std::optional<PageCursor> after,
-                                         std::vector<RowId>* out) {
+                                         std::optional<PageCursor> after, std::vector<RowId>* out) {
   return NewestFirstPage(db, kAuditByRoom, room, limit, after, out);
 }
 
 std::optional<PageCursor> UserAuditTrail(const Database& db, RowId user, size_t limit,
-                                         std::optional<PageCursor> after,
-                                         std::vector<RowId>* out) {
+                                         std::optional<PageCursor> after, std::vector<RowId>* out) {
   return NewestFirstPage(db, kAuditByUser, user, limit, after, out);
 }
 
@@ -100,8 +98,7 @@ RoomStats RoomStatistics(const Database& db, RowId room) {
 }
 
 std::optional<PageCursor> LiveRoomsByTag(const Database& db, std::string_view tag, size_t limit,
-                                         std::optional<PageCursor> after,
-                                         std::vector<RowId>* out) {
+                                         std::optional<PageCursor> after, std::vector<RowId>* out) {
   out->clear();
   const RowId t = FindTag(db, tag);
   if (t == kNoRow || limit == 0) return std::nullopt;

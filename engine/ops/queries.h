@@ -40,12 +40,10 @@ struct PageCursor {
 // R4: a room's audit rows, newest first, `limit` per page; pass the returned
 // cursor back for the next page (none when the trail is exhausted).
 std::optional<PageCursor> RoomAuditTrail(const Database& db, RowId room, size_t limit,
-                                         std::optional<PageCursor> after,
-                                         std::vector<RowId>* out);
+                                         std::optional<PageCursor> after, std::vector<RowId>* out);
 // The same, for the audit rows a user caused.
 std::optional<PageCursor> UserAuditTrail(const Database& db, RowId user, size_t limit,
-                                         std::optional<PageCursor> after,
-                                         std::vector<RowId>* out);
+                                         std::optional<PageCursor> after, std::vector<RowId>* out);
 
 // R6: a room and aggregates over its participations.
 struct RoomStats {
@@ -59,8 +57,7 @@ RoomStats RoomStatistics(const Database& db, RowId room);
 
 // R7: public LIVE rooms carrying the tag, newest started first.
 std::optional<PageCursor> LiveRoomsByTag(const Database& db, std::string_view tag, size_t limit,
-                                         std::optional<PageCursor> after,
-                                         std::vector<RowId>* out);
+                                         std::optional<PageCursor> after, std::vector<RowId>* out);
 // The tag's row, or kNoRow.
 RowId FindTag(const Database& db, std::string_view name);
 

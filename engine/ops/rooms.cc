@@ -28,9 +28,12 @@ constexpr size_t kParticipantsByRoom = IndexNo("participants_by_room");
 constexpr int kPlatformModeratorRank = 4;
 int RoleRank(ParticipantRole role) {
   switch (role) {
-    case ParticipantRole::HOST: return 3;
-    case ParticipantRole::CO_HOST: return 2;
-    case ParticipantRole::PARTICIPANT: return 1;
+    case ParticipantRole::HOST:
+      return 3;
+    case ParticipantRole::CO_HOST:
+      return 2;
+    case ParticipantRole::PARTICIPANT:
+      return 1;
   }
   return 0;
 }
@@ -82,13 +85,12 @@ int TargetRank(const Database& db, RowId participant) {
 absl::Status CheckOutranks(const Database& db, RowId room, const Actor& actor, int target_rank,
                            std::string_view what) {
   if (actor.rank < RoleRank(ParticipantRole::CO_HOST)) {
-    return absl::PermissionDeniedError(
-        StrCat(UserName(db, actor.user), " is not a host of ", RoomName(db, room), "; cannot ",
-               what));
+    return absl::PermissionDeniedError(StrCat(UserName(db, actor.user), " is not a host of ",
+                                              RoomName(db, room), "; cannot ", what));
   }
   if (actor.rank <= target_rank) {
-    return absl::PermissionDeniedError(
-        StrCat(UserName(db, actor.user), " cannot ", what, " a participant of equal or higher role"));
+    return absl::PermissionDeniedError(StrCat(UserName(db, actor.user), " cannot ", what,
+                                              " a participant of equal or higher role"));
   }
   return absl::OkStatus();
 }
@@ -149,11 +151,10 @@ absl::StatusOr<int64_t> ResolveTags(Txn& txn, std::span<const std::string_view> 
     std::string name(names[i]);
     std::transform(name.begin(), name.end(), name.begin(),
                    [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
-    const bool ok = !name.empty() && name.size() <= 32 &&
-                    std::all_of(name.begin(), name.end(), [](char c) {
-                      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                             c == '_';
-                    });
+    const bool ok =
+        !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        });
     if (!ok) {
       return absl::InvalidArgumentError(
           StrCat("tag '", names[i].substr(0, 40), "' must be 1-32 of [a-z0-9-_]"));
@@ -169,7 +170,8 @@ absl::StatusOr<int64_t> ResolveTags(Txn& txn, std::span<const std::string_view> 
     }
     ids[i] = static_cast<uint16_t>(tag + 1);
     for (size_t j = 0; j < i; ++j) {
-      if (ids[j] == ids[i]) return absl::InvalidArgumentError(StrCat("tag '", name, "' given twice"));
+      if (ids[j] == ids[i])
+        return absl::InvalidArgumentError(StrCat("tag '", name, "' given twice"));
     }
   }
   return PackTags({ids, names.size()});
@@ -235,9 +237,9 @@ absl::StatusOr<CreateRoomResult> CreateInTxn(Txn& txn, const OpContext& ctx,
       return absl::AlreadyExistsError(StrCat("room code '", code, "' is taken"));
     }
   }
-  const RowId room = txn.Insert(TableId::rooms, {{rooms::owner_id, owner},
-                                                 {rooms::room_code, code},
-                                                 {rooms::title, req.title}});
+  const RowId room =
+      txn.Insert(TableId::rooms,
+                 {{rooms::owner_id, owner}, {rooms::room_code, code}, {rooms::title, req.title}});
   if (room == kNoRow) return txn.status();
   VOX_RETURN_IF_ERROR(ApplySettings(txn, room, req.settings));
   Audit(txn, ctx, AuditAction::ROOM_CREATED, owner, room, kNoRow);
@@ -269,9 +271,8 @@ absl::StatusOr<JoinResult> JoinInTxn(Txn& txn, const OpContext& ctx, RowId room,
   }
   if (!owner && rooms.GetBool(room, rooms::invite_only) &&
       !HasInvitation(db, ctx.now, room, user)) {
-    return absl::PermissionDeniedError(
-        StrCat(RoomName(db, room), " is invite-only and ", UserName(db, user),
-               " has no invitation"));
+    return absl::PermissionDeniedError(StrCat(RoomName(db, room), " is invite-only and ",
+                                              UserName(db, user), " has no invitation"));
   }
   const int64_t present = rooms.GetInt(room, rooms::participant_count);
   const int64_t capacity = rooms.GetInt(room, rooms::max_participants);
@@ -282,14 +283,14 @@ absl::StatusOr<JoinResult> JoinInTxn(Txn& txn, const OpContext& ctx, RowId room,
   JoinResult result;
   result.role = owner ? ParticipantRole::HOST : ParticipantRole::PARTICIPANT;
   result.muted = !owner && rooms.GetBool(room, rooms::mute_on_join);
-  const RowId p = txn.Insert(
-      TableId::room_participants,
-      {{room_participants::user_id, user},
-       {room_participants::room_id, room},
-       {room_participants::role, result.role},
-       {room_participants::is_muted, result.muted},
-       {room_participants::muted_by_host, result.muted},
-       {room_participants::muted_at, result.muted ? Value(ctx.now) : Value()}});
+  const RowId p =
+      txn.Insert(TableId::room_participants,
+                 {{room_participants::user_id, user},
+                  {room_participants::room_id, room},
+                  {room_participants::role, result.role},
+                  {room_participants::is_muted, result.muted},
+                  {room_participants::muted_by_host, result.muted},
+                  {room_participants::muted_at, result.muted ? Value(ctx.now) : Value()}});
   if (p == kNoRow) return txn.status();
   Audit(txn, ctx, AuditAction::USER_JOINED, user, room, kNoRow);
   txn.Set(TableId::rooms, room, rooms::total_joins, rooms.GetInt(room, rooms::total_joins) + 1);
@@ -408,15 +409,14 @@ void EndRoomInTxn(Txn& txn, const OpContext& ctx, RowId room, RowId actor) {
     txn.Set(TableId::recordings, r, recordings::status, RecordingStatus::STOPPED);
     txn.Set(TableId::recordings, r, recordings::stopped_at, ctx.now);
     txn.Set(TableId::recordings, r, recordings::duration_seconds,
-            std::max<int64_t>(0, (ctx.now - recs.GetTime(r, recordings::started_at)) /
-                                     kMicrosPerSecond));
+            std::max<int64_t>(
+                0, (ctx.now - recs.GetTime(r, recordings::started_at)) / kMicrosPerSecond));
     Audit(txn, ctx, AuditAction::RECORDING_STOPPED, actor, room, kNoRow,
           StrCat(R"({"recording_id":")", FormatUuid(recs.id(r)), R"(","reason":"room_ended"})"));
   }
   Audit(txn, ctx, AuditAction::ROOM_ENDED, actor, room, kNoRow,
         StrCat(R"({"participants_left":)", present.size(), "}"));
 }
-
 
 void KickInTxn(Txn& txn, const OpContext& ctx, RowId p, RowId actor, std::string_view reason) {
   LeaveInTxn(txn, p);
@@ -571,9 +571,8 @@ absl::Status LeaveRoom(Database& db, const OpContext& ctx, const Uuid& room_id,
   });
 }
 
-absl::Status SetMuted(Database& db, const OpContext& ctx, const Uuid& room_id,
-                      const Uuid& actor_id, const Uuid& target_id, bool muted,
-                      std::optional<Timestamp> expires_at) {
+absl::Status SetMuted(Database& db, const OpContext& ctx, const Uuid& room_id, const Uuid& actor_id,
+                      const Uuid& target_id, bool muted, std::optional<Timestamp> expires_at) {
   return Transact(db, ctx.now, [&](Txn& txn) -> absl::Status {
     VOX_ASSIGN_OR_RETURN(RowId room, ResolveRoom(db, room_id));
     VOX_ASSIGN_OR_RETURN(Actor actor, ResolveActor(db, room, actor_id));
@@ -588,7 +587,8 @@ absl::Status SetMuted(Database& db, const OpContext& ctx, const Uuid& room_id,
       }
       if (expires_at) return absl::InvalidArgumentError("a self-mute has no expiry");
     } else {
-      VOX_RETURN_IF_ERROR(CheckOutranks(db, room, actor, TargetRank(db, p), muted ? "mute" : "unmute"));
+      VOX_RETURN_IF_ERROR(
+          CheckOutranks(db, room, actor, TargetRank(db, p), muted ? "mute" : "unmute"));
     }
     if (expires_at && *expires_at <= ctx.now) {
       return absl::InvalidArgumentError("the mute expiry must be in the future");
@@ -603,8 +603,8 @@ absl::Status SetMuted(Database& db, const OpContext& ctx, const Uuid& room_id,
         SetParticipant(txn, p, room_participants::mute_count,
                        parts.GetInt(p, room_participants::mute_count) + 1);
       }
-      Audit(txn, ctx, muted ? AuditAction::USER_MUTED : AuditAction::USER_UNMUTED, actor.user,
-            room, target.first, R"({"self":true})");
+      Audit(txn, ctx, muted ? AuditAction::USER_MUTED : AuditAction::USER_UNMUTED, actor.user, room,
+            target.first, R"({"self":true})");
     } else {
       internal::HostMuteInTxn(txn, ctx, p, actor.user, muted, expires_at);
     }
@@ -667,8 +667,8 @@ absl::Status SetHandRaised(Database& db, const OpContext& ctx, const Uuid& room_
       SetParticipant(txn, p, room_participants::hand_raise_count,
                      parts.GetInt(p, room_participants::hand_raise_count) + 1);
     }
-    Audit(txn, ctx, raised ? AuditAction::HAND_RAISED : AuditAction::HAND_LOWERED, actor.user,
-          room, target.first);
+    Audit(txn, ctx, raised ? AuditAction::HAND_RAISED : AuditAction::HAND_LOWERED, actor.user, room,
+          target.first);
     return absl::OkStatus();
   });
 }
@@ -694,9 +694,9 @@ absl::Status SetOwnState(Database& db, const OpContext& ctx, const Uuid& room_id
 
 absl::Status SetScreenSharing(Database& db, const OpContext& ctx, const Uuid& room_id,
                               const Uuid& user_id, bool sharing) {
-  return SetOwnState(db, ctx, room_id, user_id, room_participants::is_screen_sharing, sharing,
-                     sharing ? AuditAction::SCREEN_SHARE_STARTED
-                             : AuditAction::SCREEN_SHARE_STOPPED);
+  return SetOwnState(
+      db, ctx, room_id, user_id, room_participants::is_screen_sharing, sharing,
+      sharing ? AuditAction::SCREEN_SHARE_STARTED : AuditAction::SCREEN_SHARE_STOPPED);
 }
 
 absl::Status SetSpeaking(Database& db, const OpContext& ctx, const Uuid& room_id,
@@ -740,8 +740,7 @@ absl::Status ChangeParticipantRole(Database& db, const OpContext& ctx, const Uui
 }
 
 absl::Status KickParticipant(Database& db, const OpContext& ctx, const Uuid& room_id,
-                             const Uuid& actor_id, const Uuid& target_id,
-                             std::string_view reason) {
+                             const Uuid& actor_id, const Uuid& target_id, std::string_view reason) {
   return Transact(db, ctx.now, [&](Txn& txn) -> absl::Status {
     VOX_ASSIGN_OR_RETURN(RowId room, ResolveRoom(db, room_id));
     VOX_ASSIGN_OR_RETURN(Actor actor, ResolveActor(db, room, actor_id));
@@ -763,8 +762,7 @@ absl::Status BanFromRoom(Database& db, const OpContext& ctx, const Uuid& room_id
       return absl::InvalidArgumentError("the ban expiry must be in the future");
     }
     const RowId p = internal::FindPresent(db, room, user);
-    VOX_RETURN_IF_ERROR(
-        CheckOutranks(db, room, actor, p == kNoRow ? 0 : TargetRank(db, p), "ban"));
+    VOX_RETURN_IF_ERROR(CheckOutranks(db, room, actor, p == kNoRow ? 0 : TargetRank(db, p), "ban"));
     return internal::BanInTxn(txn, ctx, room, user, actor.user, reason, expires_at);
   });
 }
@@ -792,9 +790,9 @@ absl::Status EndRoom(Database& db, const OpContext& ctx, const Uuid& room_id,
     VOX_RETURN_IF_ERROR(CheckRoomAdmin(db, room, actor, "end"));
     const RoomStatus status = db.table(TableId::rooms).GetEnum<RoomStatus>(room, rooms::status);
     if (status != RoomStatus::LIVE) {
-      return absl::FailedPreconditionError(StrCat(
-          RoomName(db, room), " is ", StatusName(status), "; only a LIVE room can end",
-          status == RoomStatus::CREATED ? " (cancel it instead)" : ""));
+      return absl::FailedPreconditionError(
+          StrCat(RoomName(db, room), " is ", StatusName(status), "; only a LIVE room can end",
+                 status == RoomStatus::CREATED ? " (cancel it instead)" : ""));
     }
     internal::EndRoomInTxn(txn, ctx, room, actor.user);
     return absl::OkStatus();

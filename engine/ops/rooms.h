@@ -72,8 +72,8 @@ absl::Status LeaveRoom(Database& db, const OpContext& ctx, const Uuid& room_id,
 // WORKLOAD W5. Self-mute and self-unmute, or a host muting a lower role (a
 // host mute can carry an expiry; the muted user cannot unmute themselves).
 // Audit USER_MUTED / USER_UNMUTED.
-absl::Status SetMuted(Database& db, const OpContext& ctx, const Uuid& room_id,
-                      const Uuid& actor_id, const Uuid& target_id, bool muted,
+absl::Status SetMuted(Database& db, const OpContext& ctx, const Uuid& room_id, const Uuid& actor_id,
+                      const Uuid& target_id, bool muted,
                       std::optional<Timestamp> expires_at = std::nullopt);
 // Mutes every present participant below the actor's role; audit ALL_MUTED.
 absl::StatusOr<int> MuteAll(Database& db, const OpContext& ctx, const Uuid& room_id,
@@ -97,8 +97,7 @@ absl::Status ChangeParticipantRole(Database& db, const OpContext& ctx, const Uui
                                    ParticipantRole role);
 // Removes a present participant of lower role. Audit USER_KICKED.
 absl::Status KickParticipant(Database& db, const OpContext& ctx, const Uuid& room_id,
-                             const Uuid& actor_id, const Uuid& target_id,
-                             std::string_view reason);
+                             const Uuid& actor_id, const Uuid& target_id, std::string_view reason);
 // Bans a user (present or not) from the room, removing them if present; an
 // optional expiry is lifted by RunMaintenance. Audit USER_BANNED.
 absl::Status BanFromRoom(Database& db, const OpContext& ctx, const Uuid& room_id,
@@ -111,8 +110,7 @@ absl::Status UnbanFromRoom(Database& db, const OpContext& ctx, const Uuid& room_
 // WORKLOAD W7. LIVE -> ENDED by the owner, the HOST or MODERATOR+: ended_at,
 // duration_seconds, every present participant leaves, active recordings
 // stop, open call sessions end; audit ROOM_ENDED.
-absl::Status EndRoom(Database& db, const OpContext& ctx, const Uuid& room_id,
-                     const Uuid& actor_id);
+absl::Status EndRoom(Database& db, const OpContext& ctx, const Uuid& room_id, const Uuid& actor_id);
 // CREATED -> CANCELLED by the owner or MODERATOR+; audit ROOM_CANCELLED.
 absl::Status CancelRoom(Database& db, const OpContext& ctx, const Uuid& room_id,
                         const Uuid& actor_id);

@@ -42,13 +42,16 @@ TEST_F(GenericTest, InsertValidatesAndResolvesReferences) {
   const NamedValue unknown[] = {{"nope", 1}};
   EXPECT_EQ(InsertRow(db_, Ctx(), TableId::wallets, unknown).status().code(),
             absl::StatusCode::kInvalidArgument);
-  const NamedValue event[] = {{"severity", "ERROR"}, {"component", "sfu"}, {"code", "E42"},
-                              {"message", "worker crashed"}, {"details", R"({"pid":7})"},
+  const NamedValue event[] = {{"severity", "ERROR"},
+                              {"component", "sfu"},
+                              {"code", "E42"},
+                              {"message", "worker crashed"},
+                              {"details", R"({"pid":7})"},
                               {"occurred_at", "2026-11-01T10:00:00Z"}};
   auto e = InsertRow(db_, Ctx(), TableId::system_events, event);
   ASSERT_TRUE(e.ok()) << e.status().message();
-  const NamedValue bad_enum[] = {{"severity", "LOUD"}, {"component", "x"}, {"code", "x"},
-                                 {"message", "x"}};
+  const NamedValue bad_enum[] = {
+      {"severity", "LOUD"}, {"component", "x"}, {"code", "x"}, {"message", "x"}};
   auto be = InsertRow(db_, Ctx(), TableId::system_events, bad_enum);
   EXPECT_EQ(be.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(ToStd(be.status().message()).find("DEBUG, INFO"), std::string::npos);
@@ -76,8 +79,8 @@ TEST_F(GenericTest, AuditLogsCanNeverBeChangedOrDeleted) {
   EXPECT_EQ(DeleteRow(db_, Ctx(), TableId::audit_logs, id).code(),
             absl::StatusCode::kFailedPrecondition);
   // Appending is allowed: application servers report their own events.
-  const NamedValue event[] = {{"action", "RATE_LIMIT_EXCEEDED"}, {"user_id", alice_},
-                              {"ip_address", "10.1.2.3"}};
+  const NamedValue event[] = {
+      {"action", "RATE_LIMIT_EXCEEDED"}, {"user_id", alice_}, {"ip_address", "10.1.2.3"}};
   ASSERT_TRUE(InsertRow(db_, Ctx(), TableId::audit_logs, event).ok());
   EXPECT_EQ(audit.GetEnum<AuditAction>(0, audit_logs::action), AuditAction::USER_REGISTERED);
 }
@@ -111,10 +114,10 @@ TEST_F(GenericTest, DeletesFollowEachTablesPolicy) {
   const Uuid participation = db_.table(TableId::room_participants).id(present[0]);
   {
     Txn txn(db_, Ctx(2).now);
-    txn.Insert(TableId::call_sessions, {{call_sessions::participant_id, present[0]},
-                                        {call_sessions::user_id, UserRow(bob)},
-                                        {call_sessions::room_id, db_.table(TableId::rooms)
-                                                                     .FindById(room->room_id)}});
+    txn.Insert(TableId::call_sessions,
+               {{call_sessions::participant_id, present[0]},
+                {call_sessions::user_id, UserRow(bob)},
+                {call_sessions::room_id, db_.table(TableId::rooms).FindById(room->room_id)}});
     ASSERT_TRUE(txn.ok());
     txn.Commit();
   }
@@ -125,18 +128,17 @@ TEST_F(GenericTest, DeletesFollowEachTablesPolicy) {
   EXPECT_EQ(DeleteRow(db_, Ctx(5), TableId::rooms, room->room_id).code(),
             absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(DeleteRow(db_, Ctx(6), TableId::users, bob).ok());
-  EXPECT_EQ(db_.table(TableId::users).GetString(UserRow(bob), users::display_name),
-            "Deleted User");
+  EXPECT_EQ(db_.table(TableId::users).GetString(UserRow(bob), users::display_name), "Deleted User");
   // Categories: hard delete sets rooms' references to null.
   const NamedValue cat[] = {{"name", "Music"}};
   auto c = InsertRow(db_, Ctx(), TableId::room_categories, cat);
   ASSERT_TRUE(c.ok());
-  auto r2 = CreateRoom(db_, Ctx(7), {.owner_id = alice_, .title = "r2",
-                                     .settings = {.category_id = *c}});
+  auto r2 =
+      CreateRoom(db_, Ctx(7), {.owner_id = alice_, .title = "r2", .settings = {.category_id = *c}});
   ASSERT_TRUE(r2.ok()) << r2.status().message();
   ASSERT_TRUE(DeleteRow(db_, Ctx(8), TableId::room_categories, *c).ok());
-  EXPECT_TRUE(db_.table(TableId::rooms).IsNull(db_.table(TableId::rooms).FindById(r2->room_id),
-                                               rooms::category_id));
+  EXPECT_TRUE(db_.table(TableId::rooms)
+                  .IsNull(db_.table(TableId::rooms).FindById(r2->room_id), rooms::category_id));
   EXPECT_EQ(DeleteRow(db_, Ctx(), TableId::wallets, db_.table(TableId::wallets).id(0)).code(),
             absl::StatusCode::kFailedPrecondition);
   ExpectIndexesAgree();

@@ -13,9 +13,13 @@ using testing::LiveCounts;
 class IdentityTest : public EngineTest {};
 
 TEST_F(IdentityTest, RegistrationWritesUserProviderWalletAndAudit) {
-  auto r = RegisterUser(db_, Ctx(), {.username = "alice", .email = "Alice@Example.com",
-                                     .password_hash = "h", .display_name = "Alice",
-                                     .bio = "hi", .country = "DE"});
+  auto r = RegisterUser(db_, Ctx(),
+                        {.username = "alice",
+                         .email = "Alice@Example.com",
+                         .password_hash = "h",
+                         .display_name = "Alice",
+                         .bio = "hi",
+                         .country = "DE"});
   ASSERT_TRUE(r.ok()) << r.status().message();
   const RowId user = FindUserByEmail(db_, "alice@example.COM");
   ASSERT_NE(user, kNoRow);
@@ -43,11 +47,13 @@ TEST_F(IdentityTest, RegistrationWritesUserProviderWalletAndAudit) {
 TEST_F(IdentityTest, DuplicateUsernameOrEmailIsRefusedCaseInsensitively) {
   Register("bob");
   const auto before = LiveCounts(db_);
-  auto dup_name = RegisterUser(db_, Ctx(), {.username = "BOB", .email = "other@example.com",
-                                            .password_hash = "h", .display_name = "B"});
+  auto dup_name = RegisterUser(
+      db_, Ctx(),
+      {.username = "BOB", .email = "other@example.com", .password_hash = "h", .display_name = "B"});
   EXPECT_EQ(dup_name.status().code(), absl::StatusCode::kAlreadyExists);
-  auto dup_email = RegisterUser(db_, Ctx(), {.username = "bob2", .email = "BOB@example.com",
-                                             .password_hash = "h", .display_name = "B"});
+  auto dup_email = RegisterUser(
+      db_, Ctx(),
+      {.username = "bob2", .email = "BOB@example.com", .password_hash = "h", .display_name = "B"});
   EXPECT_EQ(dup_email.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_NE(ToStd(dup_email.status().message()).find("email 'BOB@example.com'"), std::string::npos);
   EXPECT_EQ(LiveCounts(db_), before);
@@ -63,10 +69,15 @@ TEST_F(IdentityTest, MalformedRegistrationsAreRefused) {
       {.username = "okname", .email = "a@@b.co", .password_hash = "h", .display_name = "x"},
       {.username = "okname", .email = "a@b.co", .password_hash = "", .display_name = "x"},
       {.username = "okname", .email = "a@b.co", .password_hash = "h", .display_name = ""},
-      {.username = "okname", .email = "a@b.co", .password_hash = "h",
+      {.username = "okname",
+       .email = "a@b.co",
+       .password_hash = "h",
        .display_name = std::string(65, 'x')},
       {.username = "okname", .email = "a@b.co", .password_hash = "h", .display_name = "\xff\xfe"},
-      {.username = "okname", .email = "a@b.co", .password_hash = "h", .display_name = "x",
+      {.username = "okname",
+       .email = "a@b.co",
+       .password_hash = "h",
+       .display_name = "x",
        .country = "DEU"},
   };
   for (const auto& req : bad) {
@@ -78,15 +89,18 @@ TEST_F(IdentityTest, MalformedRegistrationsAreRefused) {
 
 TEST_F(IdentityTest, LoginOutcomesAreRecorded) {
   const Uuid alice = Register("alice");
-  auto ok = RecordLogin(db_, Ctx(10), {.user_id = alice, .identifier = "alice",
-                                       .credentials_ok = true});
+  auto ok =
+      RecordLogin(db_, Ctx(10), {.user_id = alice, .identifier = "alice", .credentials_ok = true});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->outcome, LoginOutcome::kSucceeded);
   const Table& users = db_.table(TableId::users);
   EXPECT_EQ(users.GetTime(UserRow(alice), users::last_login_at), Ctx(10).now);
 
-  auto bad = RecordLogin(db_, Ctx(20), {.user_id = alice, .identifier = "alice",
-                                        .credentials_ok = false, .failure_reason = "bad_password"});
+  auto bad = RecordLogin(db_, Ctx(20),
+                         {.user_id = alice,
+                          .identifier = "alice",
+                          .credentials_ok = false,
+                          .failure_reason = "bad_password"});
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->outcome, LoginOutcome::kBadCredentials);
   EXPECT_EQ(users.GetInt(UserRow(alice), users::failed_login_count), 1);
@@ -110,9 +124,12 @@ TEST_F(IdentityTest, SuspendedUserCannotLogInOrAct) {
   const Uuid mod = Register("moddy");
   const Uuid bob = Register("bobby");
   GrantRole(mod, UserRole::MODERATOR);
-  ASSERT_TRUE(SetAccountStatus(db_, Ctx(1), {.actor_id = mod, .user_id = bob,
-                                             .status = AccountStatus::SUSPENDED,
-                                             .reason = "spam", .until = Ctx(3600).now})
+  ASSERT_TRUE(SetAccountStatus(db_, Ctx(1),
+                               {.actor_id = mod,
+                                .user_id = bob,
+                                .status = AccountStatus::SUSPENDED,
+                                .reason = "spam",
+                                .until = Ctx(3600).now})
                   .ok());
   auto login = RecordLogin(db_, Ctx(2), {.user_id = bob, .credentials_ok = true});
   ASSERT_TRUE(login.ok());
@@ -130,11 +147,13 @@ TEST_F(IdentityTest, StatusAndRoleChangesFollowTheHierarchy) {
   GrantRole(admin, UserRole::ADMIN);
   GrantRole(mod, UserRole::MODERATOR);
   // A plain user cannot ban anyone; a moderator cannot ban an admin.
-  EXPECT_EQ(SetAccountStatus(db_, Ctx(), {.actor_id = user, .user_id = mod,
-                                          .status = AccountStatus::BANNED}).code(),
+  EXPECT_EQ(SetAccountStatus(db_, Ctx(),
+                             {.actor_id = user, .user_id = mod, .status = AccountStatus::BANNED})
+                .code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(SetAccountStatus(db_, Ctx(), {.actor_id = mod, .user_id = admin,
-                                          .status = AccountStatus::BANNED}).code(),
+  EXPECT_EQ(SetAccountStatus(db_, Ctx(),
+                             {.actor_id = mod, .user_id = admin, .status = AccountStatus::BANNED})
+                .code(),
             absl::StatusCode::kPermissionDenied);
   // An admin may make a moderator, not another admin.
   EXPECT_TRUE(SetUserRole(db_, Ctx(), admin, user, UserRole::MODERATOR).ok());
@@ -144,8 +163,9 @@ TEST_F(IdentityTest, StatusAndRoleChangesFollowTheHierarchy) {
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(db_.table(TableId::users).GetEnum<UserRole>(UserRow(user), users::role),
             UserRole::MODERATOR);
-  EXPECT_EQ(SetAccountStatus(db_, Ctx(), {.actor_id = admin, .user_id = user,
-                                          .status = AccountStatus::DELETED}).code(),
+  EXPECT_EQ(SetAccountStatus(db_, Ctx(),
+                             {.actor_id = admin, .user_id = user, .status = AccountStatus::DELETED})
+                .code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -169,17 +189,27 @@ TEST_F(IdentityTest, ProfileUpdateChecksUniquenessAndClearsVerification) {
 
 TEST_F(IdentityTest, ProvidersLinkOnceAndTheLastCannotBeUnlinked) {
   const Uuid a = Register("carla");
-  auto g = LinkAuthProvider(db_, Ctx(), {.user_id = a, .provider = AuthProviderType::GOOGLE,
-                                         .provider_id = "g-123", .access_token = "secret",
-                                         .metadata_json = R"({"scope":"email"})"});
+  auto g = LinkAuthProvider(db_, Ctx(),
+                            {.user_id = a,
+                             .provider = AuthProviderType::GOOGLE,
+                             .provider_id = "g-123",
+                             .access_token = "secret",
+                             .metadata_json = R"({"scope":"email"})"});
   ASSERT_TRUE(g.ok()) << g.status().message();
   const Uuid b = Register("dora");
-  EXPECT_EQ(LinkAuthProvider(db_, Ctx(), {.user_id = b, .provider = AuthProviderType::GOOGLE,
-                                          .provider_id = "g-123"}).status().code(),
-            absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(LinkAuthProvider(db_, Ctx(), {.user_id = b, .provider = AuthProviderType::GITHUB,
-                                          .provider_id = "x", .metadata_json = "{bad"})
-                .status().code(),
+  EXPECT_EQ(
+      LinkAuthProvider(db_, Ctx(),
+                       {.user_id = b, .provider = AuthProviderType::GOOGLE, .provider_id = "g-123"})
+          .status()
+          .code(),
+      absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(LinkAuthProvider(db_, Ctx(),
+                             {.user_id = b,
+                              .provider = AuthProviderType::GITHUB,
+                              .provider_id = "x",
+                              .metadata_json = "{bad"})
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(UnlinkAuthProvider(db_, Ctx(), a, *g).ok());
   EXPECT_EQ(db_.table(TableId::auth_providers).FindById(*g), kNoRow);

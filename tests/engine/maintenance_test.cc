@@ -24,8 +24,8 @@ TEST_F(MaintenanceTest, LiftsEverythingThatIsDueAndNothingElse) {
   ASSERT_TRUE(BanFromRoom(db_, Ctx(3), room->room_id, host, other, "spam", Ctx(200).now).ok());
   // A reservation timing out at t=150.
   ASSERT_TRUE(TopUp(db_, Ctx(4), {.user_id = payer, .amount = 100}).ok());
-  ASSERT_TRUE(Reserve(db_, Ctx(5), {.payer_id = payer, .amount = 40, .timeout_at = Ctx(150).now})
-                  .ok());
+  ASSERT_TRUE(
+      Reserve(db_, Ctx(5), {.payer_id = payer, .amount = 40, .timeout_at = Ctx(150).now}).ok());
   // An expired recording (READY, expires at t=120).
   {
     Txn txn(db_, Ctx(6).now);

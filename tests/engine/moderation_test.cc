@@ -34,9 +34,12 @@ class ModerationTest : public testing::EngineTest {
 };
 
 TEST_F(ModerationTest, SuspensionRemovesFromRoomsAndExpires) {
-  auto id = TakeModerationAction(db_, Ctx(10), {.moderator_id = mod_, .target_user_id = user_,
-                                                .type = ModerationActionType::SUSPENSION,
-                                                .reason = "spam", .expires_at = Ctx(3600).now});
+  auto id = TakeModerationAction(db_, Ctx(10),
+                                 {.moderator_id = mod_,
+                                  .target_user_id = user_,
+                                  .type = ModerationActionType::SUSPENSION,
+                                  .reason = "spam",
+                                  .expires_at = Ctx(3600).now});
   ASSERT_TRUE(id.ok()) << id.status().message();
   EXPECT_EQ(StatusOf(user_), AccountStatus::SUSPENDED);
   EXPECT_FALSE(Present(user_));
@@ -58,9 +61,12 @@ TEST_F(ModerationTest, SuspensionRemovesFromRoomsAndExpires) {
 }
 
 TEST_F(ModerationTest, RoomBanAndItsRevocation) {
-  auto id = TakeModerationAction(db_, Ctx(10), {.moderator_id = mod_, .target_user_id = user_,
-                                                .type = ModerationActionType::ROOM_BAN,
-                                                .room_id = room_, .reason = "abuse"});
+  auto id = TakeModerationAction(db_, Ctx(10),
+                                 {.moderator_id = mod_,
+                                  .target_user_id = user_,
+                                  .type = ModerationActionType::ROOM_BAN,
+                                  .room_id = room_,
+                                  .reason = "abuse"});
   ASSERT_TRUE(id.ok()) << id.status().message();
   EXPECT_TRUE(IsBanned(db_, RoomRow(), UserRow(user_)));
   EXPECT_FALSE(Present(user_));
@@ -73,10 +79,13 @@ TEST_F(ModerationTest, RoomBanAndItsRevocation) {
 
 TEST_F(ModerationTest, HostsModerateOnlyInTheirRoom) {
   // A host may mute in their room, with an expiry that maintenance lifts.
-  auto mute = TakeModerationAction(db_, Ctx(10), {.moderator_id = host_, .target_user_id = user_,
-                                                  .type = ModerationActionType::MUTE,
-                                                  .room_id = room_, .reason = "noise",
-                                                  .expires_at = Ctx(60).now});
+  auto mute = TakeModerationAction(db_, Ctx(10),
+                                   {.moderator_id = host_,
+                                    .target_user_id = user_,
+                                    .type = ModerationActionType::MUTE,
+                                    .room_id = room_,
+                                    .reason = "noise",
+                                    .expires_at = Ctx(60).now});
   ASSERT_TRUE(mute.ok()) << mute.status().message();
   std::vector<ParticipantState> present;
   PresentParticipants(db_, RoomRow(), &present);
@@ -86,50 +95,86 @@ TEST_F(ModerationTest, HostsModerateOnlyInTheirRoom) {
   PresentParticipants(db_, RoomRow(), &present);
   EXPECT_FALSE(present[1].muted);
   // But not suspend accounts, nor act on a moderator.
-  EXPECT_EQ(TakeModerationAction(db_, Ctx(70), {.moderator_id = host_, .target_user_id = user_,
-                                                .type = ModerationActionType::SUSPENSION,
-                                                .reason = "x"}).status().code(),
+  EXPECT_EQ(TakeModerationAction(db_, Ctx(70),
+                                 {.moderator_id = host_,
+                                  .target_user_id = user_,
+                                  .type = ModerationActionType::SUSPENSION,
+                                  .reason = "x"})
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(TakeModerationAction(db_, Ctx(70), {.moderator_id = user_, .target_user_id = host_,
-                                                .type = ModerationActionType::KICK,
-                                                .room_id = room_, .reason = "x"}).status().code(),
+  EXPECT_EQ(TakeModerationAction(db_, Ctx(70),
+                                 {.moderator_id = user_,
+                                  .target_user_id = host_,
+                                  .type = ModerationActionType::KICK,
+                                  .room_id = room_,
+                                  .reason = "x"})
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(TakeModerationAction(db_, Ctx(70), {.moderator_id = host_, .target_user_id = mod_,
-                                                .type = ModerationActionType::WARNING,
-                                                .reason = "x"}).status().code(),
+  EXPECT_EQ(TakeModerationAction(db_, Ctx(70),
+                                 {.moderator_id = host_,
+                                  .target_user_id = mod_,
+                                  .type = ModerationActionType::WARNING,
+                                  .reason = "x"})
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(ModerationTest, BadRequestsChangeNothing) {
   const auto before = LiveCounts(db_);
-  EXPECT_EQ(TakeModerationAction(db_, Ctx(), {.moderator_id = mod_, .target_user_id = user_,
-                                              .type = ModerationActionType::KICK,
-                                              .reason = "no room"}).status().code(),
+  EXPECT_EQ(TakeModerationAction(db_, Ctx(),
+                                 {.moderator_id = mod_,
+                                  .target_user_id = user_,
+                                  .type = ModerationActionType::KICK,
+                                  .reason = "no room"})
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(TakeModerationAction(db_, Ctx(), {.moderator_id = mod_, .target_user_id = user_,
-                                              .type = ModerationActionType::WARNING,
-                                              .reason = ""}).status().code(),
+  EXPECT_EQ(TakeModerationAction(db_, Ctx(),
+                                 {.moderator_id = mod_,
+                                  .target_user_id = user_,
+                                  .type = ModerationActionType::WARNING,
+                                  .reason = ""})
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(TakeModerationAction(db_, Ctx(10), {.moderator_id = mod_, .target_user_id = user_,
-                                                .type = ModerationActionType::ROOM_BAN,
-                                                .room_id = room_, .reason = "x",
-                                                .expires_at = Ctx(5).now}).status().code(),
+  EXPECT_EQ(TakeModerationAction(db_, Ctx(10),
+                                 {.moderator_id = mod_,
+                                  .target_user_id = user_,
+                                  .type = ModerationActionType::ROOM_BAN,
+                                  .room_id = room_,
+                                  .reason = "x",
+                                  .expires_at = Ctx(5).now})
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(TakeModerationAction(db_, Ctx(), {.moderator_id = mod_, .target_user_id = mod_,
-                                              .type = ModerationActionType::WARNING,
-                                              .reason = "me"}).status().code(),
+  EXPECT_EQ(TakeModerationAction(db_, Ctx(),
+                                 {.moderator_id = mod_,
+                                  .target_user_id = mod_,
+                                  .type = ModerationActionType::WARNING,
+                                  .reason = "me"})
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(TakeModerationAction(db_, Ctx(), {.moderator_id = mod_, .target_user_id = Uuid{9, 9},
-                                              .type = ModerationActionType::WARNING,
-                                              .reason = "x"}).status().code(),
+  EXPECT_EQ(TakeModerationAction(db_, Ctx(),
+                                 {.moderator_id = mod_,
+                                  .target_user_id = Uuid{9, 9},
+                                  .type = ModerationActionType::WARNING,
+                                  .reason = "x"})
+                .status()
+                .code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(LiveCounts(db_), before);
 }
 
 TEST_F(ModerationTest, WarningNotifiesAndAudits) {
-  auto id = TakeModerationAction(db_, Ctx(5), {.moderator_id = mod_, .target_user_id = user_,
-                                               .type = ModerationActionType::WARNING,
-                                               .reason = "be nice"});
+  auto id = TakeModerationAction(db_, Ctx(5),
+                                 {.moderator_id = mod_,
+                                  .target_user_id = user_,
+                                  .type = ModerationActionType::WARNING,
+                                  .reason = "be nice"});
   ASSERT_TRUE(id.ok());
   const Table& notes = db_.table(TableId::notifications);
   ASSERT_EQ(notes.live_count(), 1u);

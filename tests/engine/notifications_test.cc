@@ -20,7 +20,6 @@ constexpr Timestamp kSecond = kMicrosPerSecond;
 constexpr Timestamp kDay = 86400 * kSecond;
 constexpr Uuid kUnknown{.hi = 0x0123, .lo = 0x4567};
 
-
 class NotificationFixture : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -60,13 +60,16 @@ TEST_F(QueriesTest, GroupedPrefixScanNarrowsBySortPart) {
   AuditAt(30);
   AuditAt(30);
   AuditAt(40);
-  size_t n = db_.range(IndexNo("audit_by_room"))
-                 .ScanPrefix({int64_t{room_}, Ctx(30).now}, [](RowId) { return true; });
+  size_t n =
+      db_.range(IndexNo("audit_by_room")).ScanPrefix({int64_t{room_}, Ctx(30).now}, [](RowId) {
+        return true;
+      });
   EXPECT_EQ(n, 2u);
   n = db_.range(IndexNo("audit_by_room")).ScanPrefix({int64_t{room_}}, [](RowId) { return true; });
   EXPECT_EQ(n, 6u);
-  n = db_.range(IndexNo("audit_by_room"))
-          .ScanPrefix({int64_t{room_} + 1}, [](RowId) { return true; });
+  n = db_.range(IndexNo("audit_by_room")).ScanPrefix({int64_t{room_} + 1}, [](RowId) {
+    return true;
+  });
   EXPECT_EQ(n, 0u);
 }
 

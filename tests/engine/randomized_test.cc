@@ -47,8 +47,12 @@ class RandomizedTest : public testing::EngineTest, public ::testing::WithParamIn
     rng_.seed(GetParam());
     admin_ = Register("admin0");
     GrantRole(admin_, UserRole::ADMIN);
-    ASSERT_TRUE(SetFee(db_, Ctx(), {.transfer_type = TransferType::GIFT, .fee_bps = 500,
-                                     .min_fee = 1, .effective_from = Ctx().now}).ok());
+    ASSERT_TRUE(SetFee(db_, Ctx(),
+                       {.transfer_type = TransferType::GIFT,
+                        .fee_bps = 500,
+                        .min_fee = 1,
+                        .effective_from = Ctx().now})
+                    .ok());
     for (int i = 0; i < 12; ++i) AddUser();
   }
 
@@ -110,8 +114,9 @@ class RandomizedTest : public testing::EngineTest, public ::testing::WithParamIn
       case 0: {  // create and open a room
         const Uuid owner = AnyUser();
         const int capacity = std::uniform_int_distribution<int>(1, 6)(rng_);  // 1 is invalid
-        auto r = CreateAndOpenRoom(db_, ctx, {.owner_id = owner, .title = "room",
-                                              .settings = {.max_participants = capacity}});
+        auto r = CreateAndOpenRoom(
+            db_, ctx,
+            {.owner_id = owner, .title = "room", .settings = {.max_participants = capacity}});
         EXPECT_EQ(r.ok(), Active(owner) && capacity >= 2) << r.status().message();
         if (r.ok()) {
           room_ids_.push_back(r->room_id);
@@ -157,8 +162,8 @@ class RandomizedTest : public testing::EngineTest, public ::testing::WithParamIn
         if (Chance(70)) {
           absl::Status s = BanFromRoom(db_, ctx, room_id, actor, user, "random");
           if (s.ok()) {
-            EXPECT_TRUE(room && Active(actor) && room->present.count(actor) && user != room->owner &&
-                        !room->banned.count(user));
+            EXPECT_TRUE(room && Active(actor) && room->present.count(actor) &&
+                        user != room->owner && !room->banned.count(user));
             room->banned.insert(user);
             room->present.erase(user);
           }
@@ -191,7 +196,8 @@ class RandomizedTest : public testing::EngineTest, public ::testing::WithParamIn
       }
       case 9: {  // top up, sometimes with a bad amount
         const Uuid user = AnyUser();
-        const int64_t amount = Chance(10) ? -5 : std::uniform_int_distribution<int64_t>(1, 500)(rng_);
+        const int64_t amount =
+            Chance(10) ? -5 : std::uniform_int_distribution<int64_t>(1, 500)(rng_);
         auto r = TopUp(db_, ctx, {.user_id = user, .amount = amount});
         if (r.ok()) users_[user].available += amount;
         EXPECT_TRUE(!r.ok() || amount > 0);
@@ -218,8 +224,10 @@ class RandomizedTest : public testing::EngineTest, public ::testing::WithParamIn
         const Uuid user = Pick(user_ids_);
         const bool suspend = Chance(60);
         absl::Status s = SetAccountStatus(
-            db_, ctx, {.actor_id = admin_, .user_id = user,
-                       .status = suspend ? AccountStatus::SUSPENDED : AccountStatus::ACTIVE});
+            db_, ctx,
+            {.actor_id = admin_,
+             .user_id = user,
+             .status = suspend ? AccountStatus::SUSPENDED : AccountStatus::ACTIVE});
         EXPECT_EQ(s.ok(), !users_[user].deleted) << s.message();
         if (s.ok()) {
           users_[user].active = !suspend;

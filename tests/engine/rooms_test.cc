@@ -16,8 +16,8 @@ class RoomsTest : public testing::EngineTest {
     bob_ = Register("bob");
   }
   Uuid OpenRoom(RoomSettings settings = {}) {
-    auto r = CreateAndOpenRoom(db_, Ctx(), {.owner_id = host_, .title = "Morning show",
-                                            .settings = settings});
+    auto r = CreateAndOpenRoom(db_, Ctx(),
+                               {.owner_id = host_, .title = "Morning show", .settings = settings});
     EXPECT_TRUE(r.ok()) << r.status().message();
     return r.ok() ? r->room_id : Uuid{};
   }
@@ -45,8 +45,8 @@ class RoomsTest : public testing::EngineTest {
 };
 
 TEST_F(RoomsTest, CreateAndJoinFollowsTheSeedFlow) {
-  auto r = CreateAndOpenRoom(db_, Ctx(5), {.owner_id = host_, .room_code = "morning-show",
-                                           .title = "Morning"});
+  auto r = CreateAndOpenRoom(db_, Ctx(5),
+                             {.owner_id = host_, .room_code = "morning-show", .title = "Morning"});
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->room_code, "morning-show");
   const RowId room = RoomRow(r->room_id);
@@ -56,9 +56,9 @@ TEST_F(RoomsTest, CreateAndJoinFollowsTheSeedFlow) {
   EXPECT_EQ(rooms().GetInt(room, rooms::total_joins), 1);
   const RowId p = parts().FindById(r->host_participant_id);
   EXPECT_EQ(parts().GetEnum<ParticipantRole>(p, room_participants::role), ParticipantRole::HOST);
-  EXPECT_EQ(AuditOf(r->room_id), (std::vector<AuditAction>{AuditAction::ROOM_CREATED,
-                                                           AuditAction::USER_JOINED,
-                                                           AuditAction::ROOM_STARTED}));
+  EXPECT_EQ(AuditOf(r->room_id),
+            (std::vector<AuditAction>{AuditAction::ROOM_CREATED, AuditAction::USER_JOINED,
+                                      AuditAction::ROOM_STARTED}));
   ExpectIndexesAgree();
 }
 
@@ -76,29 +76,38 @@ TEST_F(RoomsTest, CreatedRoomWaitsForItsHost) {
 
 TEST_F(RoomsTest, RoomCodesAndSettingsAreValidated) {
   EXPECT_EQ(CreateRoom(db_, Ctx(), {.owner_id = host_, .room_code = "UPPER", .title = "t"})
-                .status().code(),
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(CreateRoom(db_, Ctx(), {.owner_id = host_, .title = ""}).status().code(),
             absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(CreateRoom(db_, Ctx(), {.owner_id = host_, .room_code = "abcd", .title = "t"}).ok());
   EXPECT_EQ(CreateRoom(db_, Ctx(), {.owner_id = host_, .room_code = "abcd", .title = "t"})
-                .status().code(),
+                .status()
+                .code(),
             absl::StatusCode::kAlreadyExists);
   const auto before = LiveCounts(db_);
-  EXPECT_EQ(CreateRoom(db_, Ctx(), {.owner_id = host_, .title = "t",
-                                    .settings = {.max_participants = 1}}).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CreateRoom(db_, Ctx(), {.owner_id = host_, .title = "t",
-                                    .settings = {.scheduled_start = Ctx(10).now,
-                                                 .scheduled_end = Ctx(5).now}}).status().code(),
+  EXPECT_EQ(
+      CreateRoom(db_, Ctx(), {.owner_id = host_, .title = "t", .settings = {.max_participants = 1}})
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateRoom(db_, Ctx(),
+                       {.owner_id = host_,
+                        .title = "t",
+                        .settings = {.scheduled_start = Ctx(10).now, .scheduled_end = Ctx(5).now}})
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
   const std::string_view five[] = {"a", "b", "c", "d", "e"};
-  EXPECT_EQ(CreateRoom(db_, Ctx(), {.owner_id = host_, .title = "t",
-                                    .settings = {.tags = five}}).status().code(),
+  EXPECT_EQ(CreateRoom(db_, Ctx(), {.owner_id = host_, .title = "t", .settings = {.tags = five}})
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
   const std::string_view bad_tag[] = {"no spaces"};
-  EXPECT_EQ(CreateRoom(db_, Ctx(), {.owner_id = host_, .title = "t",
-                                    .settings = {.tags = bad_tag}}).status().code(),
+  EXPECT_EQ(CreateRoom(db_, Ctx(), {.owner_id = host_, .title = "t", .settings = {.tags = bad_tag}})
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(LiveCounts(db_), before);
   EXPECT_EQ(CreateRoom(db_, Ctx(), {.owner_id = Uuid{1, 2}, .title = "t"}).status().code(),
@@ -171,7 +180,8 @@ TEST_F(RoomsTest, MutingFollowsAuthority) {
   EXPECT_TRUE(parts().GetBool(b, room_participants::is_muted));
   EXPECT_TRUE(parts().GetBool(b, room_participants::muted_by_host));
   // A co-host may mute participants but not the host.
-  ASSERT_TRUE(ChangeParticipantRole(db_, Ctx(7), room, host_, alice_, ParticipantRole::CO_HOST).ok());
+  ASSERT_TRUE(
+      ChangeParticipantRole(db_, Ctx(7), room, host_, alice_, ParticipantRole::CO_HOST).ok());
   EXPECT_EQ(SetMuted(db_, Ctx(8), room, alice_, host_, true).code(),
             absl::StatusCode::kPermissionDenied);
   ASSERT_TRUE(SetMuted(db_, Ctx(9), room, alice_, bob_, false).ok());
@@ -260,13 +270,14 @@ TEST_F(RoomsTest, LiveRoomsByTagAreNewestFirstAndPaged) {
   const std::string_view music[] = {"music", "Jazz"};
   std::vector<Uuid> ids;
   for (int i = 0; i < 5; ++i) {
-    auto r = CreateAndOpenRoom(db_, Ctx(i), {.owner_id = host_, .title = "r",
-                                             .settings = {.tags = music}});
+    auto r = CreateAndOpenRoom(db_, Ctx(i),
+                               {.owner_id = host_, .title = "r", .settings = {.tags = music}});
     ASSERT_TRUE(r.ok()) << r.status().message();
     ids.push_back(r->room_id);
   }
-  auto priv = CreateAndOpenRoom(db_, Ctx(9), {.owner_id = host_, .title = "p",
-                                              .settings = {.is_public = false, .tags = music}});
+  auto priv = CreateAndOpenRoom(
+      db_, Ctx(9),
+      {.owner_id = host_, .title = "p", .settings = {.is_public = false, .tags = music}});
   ASSERT_TRUE(priv.ok());
   std::vector<RowId> page;
   auto cursor = LiveRoomsByTag(db_, "jazz", 3, std::nullopt, &page);

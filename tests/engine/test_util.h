@@ -1,15 +1,14 @@
 // Fixtures shared by the engine's operation tests.
 #ifndef VOXDB_TESTS_ENGINE_TEST_UTIL_H_
 #define VOXDB_TESTS_ENGINE_TEST_UTIL_H_
-#include "engine/txn.h"
-#include "schema/str.h"
-
 #include <string>
 
 #include "engine/database.h"
 #include "engine/ops/context.h"
 #include "engine/ops/identity.h"
+#include "engine/txn.h"
 #include "gtest/gtest.h"
+#include "schema/str.h"
 
 namespace vox::testing {
 
@@ -72,8 +71,10 @@ class EngineTest : public ::testing::Test {
   // Registers `name` (email name@example.com) and returns its user id.
   Uuid Register(const std::string& name) {
     const std::string email = name + "@example.com";
-    RegisterUserRequest req{.username = name, .email = email,
-                            .password_hash = "$argon2id$v=19$hash", .display_name = name};
+    RegisterUserRequest req{.username = name,
+                            .email = email,
+                            .password_hash = "$argon2id$v=19$hash",
+                            .display_name = name};
     auto r = RegisterUser(db_, Ctx(), req);
     EXPECT_TRUE(r.ok()) << r.status().message();
     return r.ok() ? r->user_id : Uuid{};

@@ -24,14 +24,16 @@ TEST(CatalogTest, SeedEnumsAreCompleteAndInSeedOrder) {
 }
 
 TEST(CatalogTest, SeedTablesKeepEverySeedColumn) {
-  const char* users[] = {"id", "username", "email", "password_hash", "display_name", "is_active",
-                         "is_verified", "deleted_at", "created_at", "updated_at", "last_login_at"};
+  const char* users[] = {"id",           "username",   "email",        "password_hash",
+                         "display_name", "is_active",  "is_verified",  "deleted_at",
+                         "created_at",   "updated_at", "last_login_at"};
   for (size_t i = 0; i < std::size(users); ++i) {
     EXPECT_EQ(GetTable(TableId::users).columns[i].name, users[i]);
   }
-  const char* participants[] = {"id", "user_id", "room_id", "role", "joined_at", "left_at",
-                                "is_kicked", "kicked_at", "kicked_by", "kick_reason", "is_banned",
-                                "banned_at", "banned_by", "ban_reason", "duration_seconds"};
+  const char* participants[] = {"id",        "user_id",     "room_id",         "role",
+                                "joined_at", "left_at",     "is_kicked",       "kicked_at",
+                                "kicked_by", "kick_reason", "is_banned",       "banned_at",
+                                "banned_by", "ban_reason",  "duration_seconds"};
   for (size_t i = 0; i < std::size(participants); ++i) {
     EXPECT_EQ(GetTable(TableId::room_participants).columns[i].name, participants[i]);
   }
@@ -54,7 +56,8 @@ TEST(CatalogTest, FindsByNameAndExplainsMisses) {
 TEST(CatalogTest, SecretsAreMarked) {
   EXPECT_TRUE(GetTable(TableId::users).columns[users::password_hash].Has(kSecret));
   EXPECT_TRUE(GetTable(TableId::auth_providers).columns[auth_providers::access_token].Has(kSecret));
-  EXPECT_TRUE(GetTable(TableId::auth_providers).columns[auth_providers::refresh_token].Has(kSecret));
+  EXPECT_TRUE(
+      GetTable(TableId::auth_providers).columns[auth_providers::refresh_token].Has(kSecret));
   EXPECT_FALSE(GetTable(TableId::users).columns[users::email].Has(kSecret));
 }
 

@@ -488,13 +488,14 @@ absl::Status Generator::InsertReferenceData() {
                                                       .Add(tags::created_at, at));
     out_.tag_ids.emplace(std::string(text_.view()), static_cast<uint16_t>(r + 1));
   }
-  writer_.Insert(TableId::fee_schedule, row_.Clear()
-                                            .Add(fee_schedule::id, MintId(TableId::fee_schedule, start_))
-                                            .Add(fee_schedule::transfer_type, TransferType::GIFT)
-                                            .Add(fee_schedule::fee_bps, kGiftFeeBps)
-                                            .Add(fee_schedule::min_fee, kGiftMinFee)
-                                            .Add(fee_schedule::effective_from, start_)
-                                            .Add(fee_schedule::created_at, start_));
+  writer_.Insert(TableId::fee_schedule,
+                 row_.Clear()
+                     .Add(fee_schedule::id, MintId(TableId::fee_schedule, start_))
+                     .Add(fee_schedule::transfer_type, TransferType::GIFT)
+                     .Add(fee_schedule::fee_bps, kGiftFeeBps)
+                     .Add(fee_schedule::min_fee, kGiftMinFee)
+                     .Add(fee_schedule::effective_from, start_)
+                     .Add(fee_schedule::created_at, start_));
   VOX_RETURN_IF_ERROR(writer_.Commit());
   Progress("reference", kTagCount + 1, kTagCount + 1, true);
   return absl::OkStatus();
