@@ -35,6 +35,26 @@ StringHeap::StringRef StringHeap::Append(std::string_view s) {
   return ref;
 }
 
+StringHeap::Image StringHeap::Pin() const {
+  Image image;
+  for (const auto& b : blocks_) {
+    image.pins.push_back(b);
+    image.blocks.emplace_back(b->bytes.get(), b->size);
+  }
+  return image;
+}
+
+void StringHeap::AdoptBlock(std::string_view bytes) {
+  VOX_DCHECK(bytes.size() <= kBlockBytes);
+  auto b = std::make_shared<Block>();
+  b->capacity = kBlockBytes;
+  b->bytes.reset(new char[kBlockBytes]);
+  std::memcpy(b->bytes.get(), bytes.data(), bytes.size());
+  b->size = static_cast<uint32_t>(bytes.size());
+  used_bytes_ += bytes.size();
+  blocks_.push_back(std::move(b));
+}
+
 size_t StringHeap::MemoryBytes() const {
   size_t n = blocks_.capacity() * sizeof(blocks_[0]);
   for (const auto& b : blocks_) n += b->capacity + sizeof(Block);
@@ -141,6 +161,15 @@ void Column::CopyOut(RowId row, void* out) const {
 
 void Column::CopyIn(RowId row, const void* in) {
   std::memcpy(Writable(row)->data.get() + (row & (kChunkRows - 1)) * width_, in, width_);
+}
+
+std::vector<Column::ChunkImage> Column::Pin(size_t rows) const {
+  std::vector<ChunkImage> out;
+  for (size_t c = 0; c * kChunkRows < rows; ++c) {
+    const auto n = static_cast<uint32_t>(std::min<size_t>(kChunkRows, rows - c * kChunkRows));
+    out.push_back({chunks_[c], chunks_[c]->data.get(), chunks_[c]->validity.get(), n});
+  }
+  return out;
 }
 
 size_t Column::MemoryBytes() const {

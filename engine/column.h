@@ -41,6 +41,18 @@ class StringHeap {
   }
   void MarkDead(StringRef ref) { dead_bytes_ += ref & 0xfffff; }
 
+  // A read-only view of the heap as it is now, pinning its blocks: later
+  // appends go past the pinned sizes or into new blocks, never into
+  // pinned bytes. Safe to read from another thread.
+  struct Image {
+    std::vector<std::shared_ptr<const void>> pins;
+    std::vector<std::string_view> blocks;  // the bytes used when pinned
+  };
+  Image Pin() const;
+  // Appends a block holding `bytes` (loading a snapshot, before any
+  // Append). REQUIRES: bytes.size() <= kBlockBytes.
+  void AdoptBlock(std::string_view bytes);
+
   size_t live_bytes() const { return used_bytes_ - dead_bytes_; }
   size_t dead_bytes() const { return dead_bytes_; }
   size_t MemoryBytes() const;
@@ -116,6 +128,18 @@ class Column {
   // Direct chunk access for scans: rows [c * kChunkRows, ...) of chunk c.
   size_t chunk_count() const { return chunks_.size(); }
   const uint8_t* chunk_data(size_t c) const { return chunks_[c]->data.get(); }
+
+  // A read-only view of rows [0, rows) pinning the chunks that hold them
+  // (copy-on-write: the engine copies a pinned chunk before writing to it).
+  // Safe to read from another thread while the engine goes on.
+  struct ChunkImage {
+    std::shared_ptr<const void> pin;
+    const uint8_t* data;       // rows * width bytes
+    const uint64_t* validity;  // nullable columns: (rows + 63) / 64 words; else null
+    uint32_t rows;
+  };
+  std::vector<ChunkImage> Pin(size_t rows) const;
+  StringHeap::Image PinHeap() const { return heap_ ? heap_->Pin() : StringHeap::Image{}; }
 
   size_t MemoryBytes() const;
 

@@ -49,6 +49,13 @@ Uuid Database::NewId(Timestamp now, RowId row) {
   return u;
 }
 
+std::vector<Table::Image> Database::Pin() const {
+  std::vector<Table::Image> images;
+  images.reserve(kTableCount);
+  for (const auto& t : tables_) images.push_back(t->Pin());
+  return images;
+}
+
 absl::Status Database::VerifyIndexes() const {
   for (const auto& t : tables_) {
     for (size_t i = 0; i < t->index_count(); ++i) VOX_RETURN_IF_ERROR(t->index(i).Verify());

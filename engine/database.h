@@ -77,6 +77,10 @@ class Database {
     return referrers_[static_cast<size_t>(t)];
   }
 
+  // A consistent image of every table (see Table::Pin), at the moment of
+  // the call. Engine thread; the image may be read from any thread.
+  std::vector<Table::Image> Pin() const;
+
   // Checks every index of every table against a full scan.
   absl::Status VerifyIndexes() const;
 

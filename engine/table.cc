@@ -1,5 +1,6 @@
 #include "engine/table.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "schema/str.h"
@@ -227,6 +228,70 @@ void Table::Revive(RowId r) {
   const absl::Status s = IndexRow(r);
   VOX_DCHECK(s.ok());
   (void)s;
+}
+
+Table::Image Table::Pin() const {
+  Image image{def_.id, row_count_, live_.Pin(row_count_), {}, {}};
+  image.columns.reserve(columns_.size());
+  image.heaps.reserve(columns_.size());
+  for (const Column& c : columns_) {
+    image.columns.push_back(c.Pin(row_count_));
+    image.heaps.push_back(c.PinHeap());
+  }
+  return image;
+}
+
+void Table::BeginLoad(size_t rows) {
+  VOX_DCHECK(row_count_ == 0);
+  Reserve(rows);
+  row_count_ = rows;
+}
+
+absl::Status Table::FinishLoad() {
+  live_count_ = 0;
+  free_rows_.clear();
+  for (RowId r = static_cast<RowId>(row_count_); r-- > 0;) {
+    if (live_.Get<uint8_t>(r) != 0) {
+      ++live_count_;
+    } else {
+      free_rows_.push_back(r);  // lowest ids reused first
+    }
+  }
+  for (auto& ix : indexes_) ix->Clear();
+  for (RowId r = 0; r < row_count_; ++r) {
+    if (live_.Get<uint8_t>(r) == 0) continue;
+    absl::Status s = IndexRow(r);
+    if (!s.ok()) return absl::DataLossError(StrCat("loading ", def_.name, ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+void Table::PrepareRowForReplay(RowId r) {
+  if (r >= row_count_) {
+    Reserve(r + 1);
+    for (size_t x = row_count_; x < r; ++x) free_rows_.push_back(static_cast<RowId>(x));
+    row_count_ = r + 1;
+    return;  // new rows are dead and zero
+  }
+  if (IsLive(r)) {
+    UnindexRow(r);
+    live_.Put<uint8_t>(r, 0);
+    --live_count_;
+  } else {
+    auto it = std::find(free_rows_.begin(), free_rows_.end(), r);
+    if (it != free_rows_.end()) free_rows_.erase(it);
+  }
+}
+
+absl::Status Table::FinishReplayedRow(RowId r) {
+  live_.Put<uint8_t>(r, 1);
+  ++live_count_;
+  absl::Status s = IndexRow(r);
+  if (!s.ok()) {
+    live_.Put<uint8_t>(r, 0);
+    --live_count_;
+  }
+  return s;
 }
 
 size_t Table::ColumnBytes() const {

@@ -90,6 +90,38 @@ class Table {
   void Revive(RowId r);
   void Release(RowId r) { free_rows_.push_back(r); }
 
+  // ---- Images, loading and replay (wal/).
+  // A consistent read-only image of every row as it is now: the columns'
+  // chunks and string heaps pinned (copy-on-write), in O(chunks). Take it on
+  // the engine thread; read it anywhere.
+  struct Image {
+    TableId table;
+    size_t row_count;
+    std::vector<Column::ChunkImage> live;                 // 1 byte a row
+    std::vector<std::vector<Column::ChunkImage>> columns;  // per column
+    std::vector<StringHeap::Image> heaps;                  // per column (empty unless strings)
+  };
+  Image Pin() const;
+
+  // Loading: BeginLoad(rows) on an empty table makes rows [0, rows)
+  // addressable and dead; the loader fills columns through mutable_column()
+  // and marks live rows with SetLive(); FinishLoad() counts them, lists the
+  // dead ones as free and builds every index. AlreadyExists / DataLoss if
+  // the loaded rows break a unique key.
+  void BeginLoad(size_t rows);
+  Column& mutable_column(ColumnId c) { return columns_[c]; }
+  void SetLive(RowId r, bool live) { live_.Put<uint8_t>(r, live ? 1 : 0); }
+  absl::Status FinishLoad();
+
+  // Replay of a logged row image at its exact row id: PrepareRowForReplay
+  // makes row `r` addressable (extending the table with dead rows), dead and
+  // unindexed; the caller writes every column with WriteValue; then
+  // FinishReplayedRow makes it live and indexes it (AlreadyExists on a
+  // unique clash: a log that does not fit this database). A replayed delete
+  // is PrepareRowForReplay then Release.
+  void PrepareRowForReplay(RowId r);
+  absl::Status FinishReplayedRow(RowId r);
+
   // Bytes held by columns and indexes.
   size_t ColumnBytes() const;
   size_t IndexBytes() const;

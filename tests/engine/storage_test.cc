@@ -1,7 +1,10 @@
+#include <cstring>
+
 #include "engine/column.h"
 #include "engine/database.h"
 #include "engine/txn.h"
 #include "gtest/gtest.h"
+#include "schema/str.h"
 
 namespace vox {
 namespace {
@@ -119,6 +122,46 @@ TEST(PrimaryKeyTest, EngineIdsLocateTheirRowAndGivenIdsUseTheIndex) {
   forged.hi ^= 1;
   EXPECT_EQ(t.FindById(forged), kNoRow);
   EXPECT_TRUE(db.VerifyIndexes().ok());
+}
+
+}  // namespace
+}  // namespace vox
+
+namespace vox {
+namespace {
+
+TEST(PinTest, AnImageKeepsItsValuesWhileTheEngineWritesOn) {
+  Database db({.id_seed = 4});
+  RowId a;
+  {
+    Txn txn(db, kNow);
+    a = txn.Insert(TableId::tags, {{tags::name, "before"}});
+    ASSERT_TRUE(txn.ok());
+    txn.Commit();
+  }
+  const std::vector<Table::Image> images = db.Pin();
+  const Table::Image& image = images[static_cast<size_t>(TableId::tags)];
+  ASSERT_EQ(image.row_count, 1u);
+  const uint64_t ref_before = [&] {
+    uint64_t ref;
+    std::memcpy(&ref, image.columns[tags::name][0].data + a * 8, 8);
+    return ref;
+  }();
+  // The engine changes the row and adds rows past the image.
+  {
+    Txn txn(db, kNow + 1);
+    txn.Set(TableId::tags, a, tags::name, "after");
+    for (int i = 0; i < 100; ++i) txn.Insert(TableId::tags, {{tags::name, StrCat("t", i)}});
+    ASSERT_TRUE(txn.ok());
+    txn.Commit();
+  }
+  EXPECT_EQ(db.table(TableId::tags).GetString(a, tags::name), "after");
+  uint64_t ref_now;
+  std::memcpy(&ref_now, image.columns[tags::name][0].data + a * 8, 8);
+  EXPECT_EQ(ref_now, ref_before);  // the pinned chunk was copied, not written
+  const std::string_view block = image.heaps[tags::name].blocks[ref_before >> 40];
+  EXPECT_EQ(block.substr((ref_before >> 20) & 0xfffff, ref_before & 0xfffff), "before");
+  EXPECT_EQ(image.live[0].data[a], 1);
 }
 
 }  // namespace
