@@ -172,6 +172,15 @@ std::vector<Column::ChunkImage> Column::Pin(size_t rows) const {
   return out;
 }
 
+void Column::LoadChunk(size_t c, const uint8_t* data, const uint64_t* validity, uint32_t rows) {
+  VOX_DCHECK(c < chunks_.size() && rows <= chunks_[c]->capacity);
+  Chunk* chunk = chunks_[c].get();
+  std::memcpy(chunk->data.get(), data, size_t{rows} * width_);
+  if (def_->nullable() && validity != nullptr) {
+    std::memcpy(chunk->validity.get(), validity, (rows + 63) / 64 * sizeof(uint64_t));
+  }
+}
+
 size_t Column::MemoryBytes() const {
   size_t n = chunks_.capacity() * sizeof(chunks_[0]);
   for (const auto& c : chunks_) {

@@ -140,6 +140,10 @@ class Column {
   };
   std::vector<ChunkImage> Pin(size_t rows) const;
   StringHeap::Image PinHeap() const { return heap_ ? heap_->Pin() : StringHeap::Image{}; }
+  // Loading: copies `rows` rows of fixed-width values (and, for a nullable
+  // column, their validity bits) into chunk `c`. REQUIRES: Grow() covered
+  // them; `validity` is null for a column that is not nullable.
+  void LoadChunk(size_t c, const uint8_t* data, const uint64_t* validity, uint32_t rows);
 
   size_t MemoryBytes() const;
 

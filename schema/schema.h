@@ -18,6 +18,11 @@ namespace vox {
 
 using ColumnId = uint16_t;
 
+// The version of the declared schema (schema/tables.h). Snapshots and WAL
+// segments record it; a file of another version is refused until issue 8's
+// migrations can convert it.
+inline constexpr uint32_t kSchemaVersion = 1;
+
 enum class ColumnType : uint8_t {
   kBool,       // 1 byte, 0 or 1
   kInt32,      // 4 bytes
