@@ -1,0 +1,322 @@
+#include "wal/recovery.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/ops/ledger.h"
+#include "engine/ops/rooms.h"
+#include "tests/engine/test_util.h"
+#include "wal/change_codec.h"
+#include "wal/wal_format.h"
+#include "wal/wal_sink.h"
+#include "wal_test_util.h"
+
+namespace vox {
+namespace {
+
+using testing::DumpDb;
+
+// A database with a WAL in a temporary data directory, driven by real
+// operations; Reopen() recovers a fresh database from the files.
+class RecoveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(); }
+  void TearDown() override { Stop(); }
+
+  void Start(uint64_t segment_bytes = 1 << 20) {
+    db_ = std::make_unique<Database>(DatabaseOptions{.id_seed = 9});
+    auto report = Recover(PosixFileIo(), {.data_dir = dir_.path()}, *db_);
+    ASSERT_TRUE(report.ok()) << report.status().message();
+    id_ = report->database_id;
+    auto device = UringLogDevice::Create();
+    ASSERT_TRUE(device.ok());
+    device_ = std::move(*device);
+    auto w = WalWriter::Open(PosixFileIo(), *device_,
+                             {.dir = WalDir(dir_.path()), .database_id = id_,
+                              .segment_bytes = segment_bytes},
+                             report->tail);
+    ASSERT_TRUE(w.ok()) << w.status().message();
+    writer_ = std::move(*w);
+    sink_ = std::make_unique<WalCommitSink>(*writer_);
+    db_->set_commit_sink(sink_.get());
+  }
+  void Stop() {
+    if (writer_) {
+      ASSERT_TRUE(writer_->Sync().ok());
+    }
+    if (db_) db_->set_commit_sink(nullptr);
+    sink_.reset();
+    writer_.reset();
+    device_.reset();
+  }
+  // A recovered copy of the database, from the files alone.
+  absl::StatusOr<RecoveryReport> RecoverInto(Database& db, RecoveryOptions options = {}) {
+    options.data_dir = dir_.path();
+    return Recover(PosixFileIo(), options, db);
+  }
+
+  // Some real traffic: users, rooms, joins, leaves, gifts, an end.
+  void Traffic(int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      const std::string name = StrCat("user", counter_++);
+      const std::string email = name + "@example.com";
+      auto u = RegisterUser(*db_, Ctx(), {.username = name, .email = email, .password_hash = "h",
+                                          .display_name = name});
+      ASSERT_TRUE(u.ok()) << u.status().message();
+      users_.push_back(u->user_id);
+      ASSERT_TRUE(TopUp(*db_, Ctx(), {.user_id = u->user_id, .amount = 100}).ok());
+      if (users_.size() % 5 == 1) {
+        auto r = CreateAndOpenRoom(*db_, Ctx(), {.owner_id = u->user_id, .title = "room"});
+        ASSERT_TRUE(r.ok());
+        rooms_.push_back(r->room_id);
+      } else {
+        ASSERT_TRUE(JoinRoom(*db_, Ctx(), rooms_.back(), u->user_id).ok());
+        ASSERT_TRUE(Gift(*db_, Ctx(), {.sender_id = u->user_id, .receiver_id = users_[0],
+                                       .amount = 10}).ok());
+      }
+      if (users_.size() % 7 == 0) {
+        ASSERT_TRUE(LeaveRoom(*db_, Ctx(), rooms_.back(), u->user_id).ok());
+      }
+    }
+  }
+  OpContext Ctx() { return {.now = testing::kT0 + (++clock_) * kMicrosPerSecond}; }
+
+  // The segments, in order, and the offsets of every record.
+  std::vector<std::string> Segments() {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(WalDir(dir_.path()))) {
+      if (wal::ParseSegmentName(e.path().filename().string()) != 0) out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  struct Where {
+    std::string segment;
+    uint64_t offset;
+    uint32_t length;
+  };
+  std::vector<Where> Records() {
+    std::vector<Where> out;
+    auto scan = ScanWal(PosixFileIo(), WalDir(dir_.path()), id_, {.repair = false},
+                        [&](const WalRecord& r) {
+                          out.push_back({WalDir(dir_.path()) + "/" + *r.segment, r.offset,
+                                         static_cast<uint32_t>(r.payload.size())});
+                          return absl::OkStatus();
+                        });
+    EXPECT_TRUE(scan.ok());
+    return out;
+  }
+  static void Patch(const std::string& path, uint64_t offset, std::string_view bytes) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  static char ByteAt(const std::string& path, uint64_t offset) {
+    std::ifstream f(path, std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(offset));
+    return static_cast<char>(f.get());
+  }
+
+  testing::TempDir dir_;
+  Uuid id_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<UringLogDevice> device_;
+  std::unique_ptr<WalWriter> writer_;
+  std::unique_ptr<WalCommitSink> sink_;
+  std::vector<Uuid> users_, rooms_;
+  int counter_ = 0;
+  int64_t clock_ = 0;
+};
+
+TEST_F(RecoveryTest, ReplayRebuildsTheSameDatabase) {
+  Traffic(60);
+  Stop();
+  Database copy({.id_seed = 9});
+  auto report = RecoverInto(copy);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_GT(report->records_replayed, 100u);
+  EXPECT_FALSE(report->torn_tail);
+  EXPECT_TRUE(DumpDb(copy) == DumpDb(*db_));
+  EXPECT_TRUE(copy.VerifyIndexes().ok());
+  EXPECT_NE(DescribeRecovery(*report).find("WAL records replayed"), std::string::npos);
+}
+
+TEST_F(RecoveryTest, RestartContinuesTheLogAcrossSegments) {
+  Stop();
+  Start(/*segment_bytes=*/16 * 1024);
+  Traffic(40);
+  Stop();
+  // Restart on the recovered database and keep writing.
+  Database second({.id_seed = 9});
+  db_ = std::make_unique<Database>(DatabaseOptions{.id_seed = 9});
+  Start(16 * 1024);
+  EXPECT_EQ(DumpDb(*db_).size() > 0, true);
+  Traffic(40);
+  Stop();
+  ASSERT_GT(Segments().size(), 2u);
+  auto report = RecoverInto(second);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_TRUE(DumpDb(second) == DumpDb(*db_));
+}
+
+TEST_F(RecoveryTest, TornLastRecordIsCutAtEveryByteOffset) {
+  Traffic(10);
+  Stop();
+  const std::vector<Where> records = Records();
+  ASSERT_GE(records.size(), 2u);
+  const Where last = records.back();
+  // Cuts inside the padding after the payload leave the record whole.
+  const uint64_t end = last.offset + wal::kRecordHeaderSize + last.length;
+  // The state without the last record.
+  Database expected({.id_seed = 9});
+  ASSERT_TRUE(RecoverInto(expected, {.stop_at_lsn = records.size() - 1}).ok());
+  const std::string expected_dump = DumpDb(expected);
+  // Keep the segment's bytes to restore between rounds.
+  std::ifstream in(last.segment, std::ios::binary);
+  const std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int cuts_checked = 0;
+  for (uint64_t cut = last.offset; cut < end; ++cut) {
+    // A write that stopped after `cut` bytes: zeros from there on.
+    std::string torn = original;
+    std::fill(torn.begin() + static_cast<ptrdiff_t>(cut), torn.begin() + static_cast<ptrdiff_t>(end), '\0');
+    std::ofstream(last.segment, std::ios::binary | std::ios::trunc).write(torn.data(), torn.size());
+    if (torn == original) continue;  // the cut bytes were zeros already: nothing torn
+    Database db({.id_seed = 9});
+    auto report = RecoverInto(db);
+    ASSERT_TRUE(report.ok()) << "cut at " << cut << ": " << report.status().message();
+    EXPECT_EQ(report->records_replayed, records.size() - 1) << "cut at " << cut;
+    EXPECT_EQ(report->torn_tail, cut > last.offset) << "cut at " << cut;
+    ASSERT_TRUE(DumpDb(db) == expected_dump) << "cut at " << cut;
+    ++cuts_checked;
+  }
+  EXPECT_GT(cuts_checked, static_cast<int>(last.length) / 2);
+}
+
+TEST_F(RecoveryTest, FlippedBitsAtTheTailAreTornAndMidLogAreCorruption) {
+  Traffic(10);
+  Stop();
+  const std::vector<Where> records = Records();
+  const Where last = records.back();
+  const Where middle = records[records.size() / 2];
+  auto read_file = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string original = read_file(last.segment);
+  // At the tail, a flipped bit in the header hash, the header's LSN, or the
+  // payload: the last record is dropped as torn, recovery goes on.
+  for (uint64_t delta : {uint64_t{3}, uint64_t{20}, uint64_t{wal::kRecordHeaderSize + 5}}) {
+    std::string damaged = original;
+    damaged[last.offset + delta] ^= 0x10;
+    std::ofstream(last.segment, std::ios::binary | std::ios::trunc).write(damaged.data(),
+                                                                          damaged.size());
+    Database db({.id_seed = 9});
+    auto report = RecoverInto(db);
+    ASSERT_TRUE(report.ok()) << report.status().message();
+    EXPECT_TRUE(report->torn_tail) << "delta " << delta;
+    EXPECT_EQ(report->records_replayed, records.size() - 1) << "delta " << delta;
+  }
+  std::ofstream(last.segment, std::ios::binary | std::ios::trunc).write(original.data(),
+                                                                        original.size());
+  // Mid-log, header or payload: valid records follow the damage, so
+  // recovery refuses to start and names the spot.
+  for (uint64_t delta : {uint64_t{11}, uint64_t{wal::kRecordHeaderSize + 1}}) {
+    const std::string before = read_file(middle.segment);
+    const uint64_t at = middle.offset + delta;
+    Patch(middle.segment, at, std::string(1, static_cast<char>(ByteAt(middle.segment, at) ^ 1)));
+    Database db({.id_seed = 9});
+    auto refused = RecoverInto(db);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_NE(ToStd(refused.status().message()).find(StrCat("at byte ", middle.offset)),
+              std::string::npos)
+        << refused.status().message();
+    if (delta == 11) {
+      std::ofstream(middle.segment, std::ios::binary | std::ios::trunc).write(before.data(),
+                                                                              before.size());
+    }
+  }
+  // The operator's explicit mode keeps what precedes the damage.
+  Database kept({.id_seed = 9});
+  auto report = RecoverInto(kept, {.mode = RecoveryMode::kStopAtLastGood});
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_EQ(report->records_replayed, records.size() / 2);
+  EXPECT_TRUE(kept.VerifyIndexes().ok());
+}
+
+TEST_F(RecoveryTest, ZeroedPageMidLogIsCorruption) {
+  Traffic(20);
+  Stop();
+  const std::vector<Where> records = Records();
+  const Where w = records[records.size() / 3];
+  Patch(w.segment, w.offset & ~uint64_t{4095}, std::string(4096, '\0'));
+  Database db({.id_seed = 9});
+  auto r = RecoverInto(db);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(RecoveryTest, MissingSegmentIsCorruption) {
+  Stop();
+  Start(/*segment_bytes=*/8 * 1024);
+  Traffic(40);
+  Stop();
+  const auto segments = Segments();
+  ASSERT_GE(segments.size(), 3u);
+  std::filesystem::remove(segments[1]);
+  Database db({.id_seed = 9});
+  auto r = RecoverInto(db);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(ToStd(r.status().message()).find("missing segment"), std::string::npos);
+}
+
+TEST_F(RecoveryTest, ForeignSegmentIsRefused) {
+  Traffic(3);
+  Stop();
+  // Another database's identity over the same files.
+  std::ofstream(dir_.path() + "/IDENTITY", std::ios::trunc)
+      << "01234567-89ab-4def-8123-456789abcdef\n";
+  Database db({.id_seed = 9});
+  auto r = RecoverInto(db);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(ToStd(r.status().message()).find("another database"), std::string::npos);
+}
+
+TEST_F(RecoveryTest, PointInTimeStopsAtAnLsnOrATime) {
+  Traffic(10);
+  const int64_t cutoff = clock_;
+  Traffic(10);
+  Stop();
+  Database by_time({.id_seed = 9});
+  auto r = RecoverInto(by_time, {.stop_at_time = testing::kT0 + cutoff * kMicrosPerSecond});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->stopped_early);
+  EXPECT_EQ(by_time.table(TableId::users).live_count(), 10u);
+  Database by_lsn({.id_seed = 9});
+  auto r2 = RecoverInto(by_lsn, {.stop_at_lsn = 1});
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->records_replayed, 1u);
+  EXPECT_EQ(by_lsn.table(TableId::users).live_count(), 1u);
+}
+
+TEST_F(RecoveryTest, ReplayRefusesARecordThatDoesNotFit) {
+  Traffic(2);
+  Stop();
+  // Encode a put of users row 0 carrying another id.
+  std::string payload;
+  int64_t t = 0;
+  payload.append(reinterpret_cast<const char*>(&t), 8);
+  uint32_t count = 1;
+  payload.append(reinterpret_cast<const char*>(&count), 4);
+  payload.push_back(static_cast<char>(TableId::users));
+  payload.push_back(2);  // delete
+  RowId row = 0;
+  payload.append(reinterpret_cast<const char*>(&row), 4);
+  Uuid other{1, 2};
+  payload.append(reinterpret_cast<const char*>(&other), 16);
+  const absl::Status s = wal::ApplyTransaction(*db_, payload);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(wal::ApplyTransaction(*db_, "short").code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace vox

@@ -1,0 +1,43 @@
+// Encodes a committed transaction as the WAL's logical record — the
+// after-image of every row it changed, keyed by table, row id and primary
+// key — and applies such a record to a database on replay. Replay writes
+// rows; it never re-runs an operation, so it cannot diverge.
+//
+//   payload = | commit time i64 | change count u32 | change* |
+//   change  = | table u8 | kind u8 (1 put, 2 delete) | row u32 | id 16 | image? |
+//   image   = per column in schema order: | null u8 (nullable only) | value? |
+//   value   = fixed-width bytes, or | length u32 | bytes | for strings and JSON
+#ifndef VOXDB_WAL_CHANGE_CODEC_H_
+#define VOXDB_WAL_CHANGE_CODEC_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "engine/database.h"
+#include "engine/txn.h"
+
+namespace vox::wal {
+
+// Appends the encoding of `txn`'s changes to `out`. Call from
+// CommitSink::OnCommit, before the transaction's deleted rows are released.
+void EncodeTransaction(const Txn& txn, std::string* out);
+
+// Applies an encoded transaction to `db`: every touched row is unindexed
+// first and re-indexed last, so intermediate states cannot clash on unique
+// keys. DataLoss (naming what) if the payload is malformed or does not fit
+// the database — a put over a live row holding another id, a unique clash.
+absl::Status ApplyTransaction(Database& db, std::string_view payload);
+
+// A human-readable summary of an encoded transaction ("rooms put row 12
+// 0190...; audit_logs put row 99 ..."), for the WAL dump tool. Secret
+// columns are never shown.
+absl::StatusOr<std::string> DescribeTransaction(std::string_view payload);
+
+// The commit time (the transaction's "now") at the front of a payload, or
+// DataLoss for a payload too short to hold one.
+absl::StatusOr<Timestamp> CommitTime(std::string_view payload);
+
+}  // namespace vox::wal
+
+#endif  // VOXDB_WAL_CHANGE_CODEC_H_
