@@ -68,6 +68,32 @@ inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 inline std::string_view ToStd(absl::string_view s) { return {s.data(), s.size()}; }
 
+// `s` as a JSON string literal: quoted, with quotes, backslashes and
+// control characters escaped.
+inline std::string JsonQuote(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
 }  // namespace vox
 
 #endif  // VOXDB_SCHEMA_STR_H_

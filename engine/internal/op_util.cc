@@ -1,7 +1,6 @@
 #include "engine/internal/op_util.h"
 
 #include <array>
-#include <cstdio>
 
 #include "schema/catalog.h"
 
@@ -60,38 +59,7 @@ void Audit(Txn& txn, const OpContext& ctx, AuditAction action, RowId user, RowId
   txn.Insert(TableId::audit_logs, values);
 }
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string JsonString(std::string_view s) { return JsonQuote(s); }
 
 std::string RoomName(const Database& db, RowId room) {
   return StrCat("room '", db.table(TableId::rooms).GetString(room, rooms::room_code), "'");
