@@ -1,6 +1,7 @@
 #include "engine/column.h"
 
 #include <algorithm>
+#include <atomic>
 
 namespace vox {
 
@@ -106,7 +107,13 @@ void Column::Grow(size_t rows) {
 
 Column::Chunk* Column::Writable(RowId row) {
   std::shared_ptr<Chunk>& c = chunks_[row >> kChunkShift];
-  if (c.use_count() > 1) c = NewChunk(c->capacity, c.get());  // pinned by a snapshot
+  if (c.use_count() > 1) {
+    c = NewChunk(c->capacity, c.get());  // pinned by a snapshot: copy on write
+  } else {
+    // A snapshot thread that just unpinned this chunk read it before its
+    // release; order our writes after those reads.
+    std::atomic_thread_fence(std::memory_order_acquire);
+  }
   return c.get();
 }
 

@@ -7,6 +7,9 @@
 
 #include "schema/str.h"
 #include "wal/change_codec.h"
+#include "wal/checkpoint.h"
+#include "wal/snapshot.h"
+#include "wal/wal_format.h"
 
 namespace vox {
 
@@ -59,6 +62,23 @@ absl::StatusOr<RecoveryReport> Recover(FileIo& io, const RecoveryOptions& option
   } else {
     report.database_id = *existing;
   }
+  // The newest snapshot of this database that the stop point allows.
+  for (const SnapshotEntry& entry : ListSnapshots(io, options.data_dir)) {
+    if (!entry.info.ok() || entry.info->database_id != report.database_id ||
+        entry.info->lsn > options.stop_at_lsn) {
+      continue;
+    }
+    auto loaded = LoadSnapshot(io, entry.path, db);
+    if (!loaded.ok()) {
+      return absl::Status(loaded.status().code(),
+                          StrCat("loading snapshot ", entry.path, ": ", loaded.status().message(),
+                                 " (move it aside to recover from an older snapshot)"));
+    }
+    report.snapshot = entry.path;
+    report.snapshot_lsn = loaded->lsn;
+    report.snapshot_seconds = loaded->seconds;
+    break;
+  }
   WalScanOptions scan_options{.mode = options.mode, .repair = true,
                               .after_lsn = report.snapshot_lsn};
   bool stopped = false;
@@ -86,8 +106,28 @@ absl::StatusOr<RecoveryReport> Recover(FileIo& io, const RecoveryOptions& option
                         return absl::OkStatus();
                       });
   if (!scan.ok()) return scan.status();
+  if (report.snapshot_lsn > 0 && scan->records > 0 && scan->first_lsn > report.snapshot_lsn + 1) {
+    return absl::DataLossError(StrCat("the WAL starts at LSN ", scan->first_lsn, " but snapshot ",
+                                      report.snapshot, " ends at ", report.snapshot_lsn,
+                                      ": segments are missing"));
+  }
+  report.last_lsn = std::max(report.last_lsn, report.snapshot_lsn);
   if (!stopped) report.last_lsn = std::max(report.last_lsn, scan->last_lsn);
   report.tail = scan->tail;
+  if (scan->last_lsn < report.snapshot_lsn) {
+    // The snapshot is newer than the whole log (written with durability
+    // none, or the log was lost): the log restarts after the snapshot, and
+    // the covered segments go so the new chain does not follow them.
+    auto names = io.List(WalDir(options.data_dir));
+    if (names.ok()) {
+      for (const std::string& n : *names) {
+        if (wal::ParseSegmentName(n) != 0) {
+          VOX_RETURN_IF_ERROR(io.Unlink(StrCat(WalDir(options.data_dir), "/", n)));
+        }
+      }
+    }
+    report.tail = {report.snapshot_lsn + 1, 0, "", 0};
+  }
   report.torn_tail = scan->torn_tail;
   report.torn_detail = scan->torn_detail;
   report.discarded_segments = scan->discarded_segments;
@@ -100,7 +140,8 @@ std::string DescribeRecovery(const RecoveryReport& r) {
   std::string out = StrCat("database ", FormatUuid(r.database_id));
   if (r.created) return StrCat(out, ": new, empty");
   out += r.snapshot.empty() ? ": no snapshot"
-                            : StrCat(": snapshot ", r.snapshot, " (LSN ", r.snapshot_lsn, ")");
+                            : StrCat(": snapshot ", r.snapshot, " (LSN ", r.snapshot_lsn, ", loaded in ",
+                                     static_cast<int64_t>(r.snapshot_seconds * 1000), " ms)");
   out += StrCat(", ", r.records_replayed, " WAL records replayed, now at LSN ", r.last_lsn);
   if (r.torn_tail) out += StrCat("; a torn tail was cut off (", r.torn_detail, ")");
   if (r.discarded_segments > 0) {

@@ -42,6 +42,7 @@ struct RecoveryReport {
   bool created = false;
   std::string snapshot;  // path of the snapshot loaded, or empty
   uint64_t snapshot_lsn = 0;
+  double snapshot_seconds = 0;
   uint64_t records_replayed = 0;
   uint64_t last_lsn = 0;
   WalTail tail;  // where the writer continues

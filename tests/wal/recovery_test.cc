@@ -7,6 +7,7 @@
 #include "engine/ops/rooms.h"
 #include "tests/engine/test_util.h"
 #include "wal/change_codec.h"
+#include "wal/checkpoint.h"
 #include "wal/wal_format.h"
 #include "wal/wal_sink.h"
 #include "wal_test_util.h"
@@ -316,6 +317,128 @@ TEST_F(RecoveryTest, ReplayRefusesARecordThatDoesNotFit) {
   const absl::Status s = wal::ApplyTransaction(*db_, payload);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(wal::ApplyTransaction(*db_, "short").code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace vox
+
+// ---- Checkpoints ---------------------------------------------------------------
+
+namespace vox {
+namespace {
+
+class CheckpointTest : public RecoveryTest {
+ protected:
+  SnapshotInfo Checkpoint(Checkpointer& cp) {
+    auto pause = cp.Start(*db_, sink_->last_lsn());
+    EXPECT_TRUE(pause.ok()) << pause.status().message();
+    auto info = cp.Wait();
+    EXPECT_TRUE(info.ok()) << info.status().message();
+    return info.ok() ? *info : SnapshotInfo{};
+  }
+  size_t Count(const std::string& dir, std::string_view suffix) {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      n += name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+    }
+    return n;
+  }
+};
+
+TEST_F(CheckpointTest, RecoveryLoadsTheSnapshotAndReplaysOnlyWhatFollows) {
+  Traffic(30);
+  Checkpointer cp(PosixFileIo(), dir_.path(), id_, /*keep=*/3);
+  const SnapshotInfo snap = Checkpoint(cp);
+  EXPECT_EQ(snap.lsn, sink_->last_lsn());
+  Traffic(10);
+  const uint64_t after = sink_->last_lsn() - snap.lsn;
+  Stop();
+  Database copy({.id_seed = 9});
+  auto report = RecoverInto(copy);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_EQ(report->snapshot_lsn, snap.lsn);
+  EXPECT_EQ(report->records_replayed, after);
+  EXPECT_TRUE(DumpDb(copy) == DumpDb(*db_));
+  EXPECT_TRUE(copy.VerifyIndexes().ok());
+  EXPECT_NE(DescribeRecovery(*report).find("snapshot"), std::string::npos);
+}
+
+TEST_F(CheckpointTest, TheSnapshotIsConsistentWhileTheEngineWritesOn) {
+  Traffic(20);
+  Checkpointer cp(PosixFileIo(), dir_.path(), id_, 3);
+  auto pause = cp.Start(*db_, sink_->last_lsn());
+  ASSERT_TRUE(pause.ok());
+  Traffic(20);  // while the snapshot is being written
+  ASSERT_TRUE(cp.Wait().ok());
+  Stop();
+  Database copy({.id_seed = 9});
+  auto report = RecoverInto(copy);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_TRUE(DumpDb(copy) == DumpDb(*db_));
+}
+
+TEST_F(CheckpointTest, PruningKeepsTheNewestSnapshotsAndTheSegmentsTheyNeed) {
+  Stop();
+  Start(/*segment_bytes=*/8 * 1024);
+  Checkpointer cp(PosixFileIo(), dir_.path(), id_, /*keep=*/2);
+  for (int i = 0; i < 4; ++i) {
+    Traffic(15);
+    Checkpoint(cp);
+  }
+  Traffic(5);
+  EXPECT_EQ(Count(SnapshotDir(dir_.path()), ".vsnap"), 2u);
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/MANIFEST"));
+  const size_t segments_left = Segments().size();
+  Stop();
+  Database copy({.id_seed = 9});
+  auto report = RecoverInto(copy);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_TRUE(DumpDb(copy) == DumpDb(*db_));
+  EXPECT_LT(segments_left, 20u);  // covered segments were deleted
+}
+
+TEST_F(CheckpointTest, AHeldLsnKeepsItsSegments) {
+  Stop();
+  Start(8 * 1024);
+  Traffic(10);
+  Checkpointer cp(PosixFileIo(), dir_.path(), id_, 1);
+  cp.Hold(1);  // a backup still copying from the start of the log
+  Traffic(20);
+  Checkpoint(cp);
+  Traffic(20);
+  Checkpoint(cp);
+  EXPECT_EQ(wal::ParseSegmentName(std::filesystem::path(Segments()[0]).filename().string()), 1u);
+  cp.Release(1);
+  ASSERT_TRUE(cp.Prune().ok());
+  EXPECT_GT(wal::ParseSegmentName(std::filesystem::path(Segments()[0]).filename().string()), 1u);
+}
+
+TEST_F(CheckpointTest, ADamagedSnapshotIsNamedNotLoaded) {
+  Traffic(10);
+  Checkpointer cp(PosixFileIo(), dir_.path(), id_, 3);
+  const SnapshotInfo snap = Checkpoint(cp);
+  Stop();
+  Patch(snap.path, snap.bytes / 2, std::string(8, '\x5a'));
+  Database copy({.id_seed = 9});
+  auto report = RecoverInto(copy);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(ToStd(report.status().message()).find(snap.path), std::string::npos);
+}
+
+TEST(CheckpointPolicyTest, DueByTimeOrLogSizeWithStableJitter) {
+  const CheckpointPolicy p{.interval_seconds = 100, .wal_bytes = 1000, .jitter = 0.1};
+  EXPECT_FALSE(CheckpointDue(p, 50, 100, 7));
+  EXPECT_TRUE(CheckpointDue(p, 111, 0, 7));
+  EXPECT_TRUE(CheckpointDue(p, 0, 1101, 7));
+  EXPECT_EQ(CheckpointDue(p, 95, 0, 7), CheckpointDue(p, 95, 0, 7));
+  bool any_early = false, any_late = false;
+  for (uint64_t seed = 0; seed < 64; ++seed) {
+    any_early |= CheckpointDue(p, 95, 0, seed);
+    any_late |= !CheckpointDue(p, 105, 0, seed);
+  }
+  EXPECT_TRUE(any_early && any_late);  // the jitter spreads servers out
 }
 
 }  // namespace
