@@ -5,6 +5,11 @@
 //   voxctl memory [--scale=0.1]  [--seed=42]   bytes per row for every table
 //   voxctl wal dump   --data=DIR [--json]      every WAL record, readable or as JSON lines
 //   voxctl wal verify --data=DIR               check every segment and record; exit 1 if bad
+//   voxctl snapshot take   --data=DIR          recover the directory, write a snapshot, prune
+//   voxctl snapshot list   --data=DIR          the directory's snapshots, newest first
+//   voxctl snapshot verify --data=DIR          read and check every snapshot
+//   voxctl restore --data=DIR --to=NEW [--lsn=N | --time=RFC3339]
+//                                              point-in-time copy into a new data directory
 //
 // (Over-the-wire commands arrive with the server, issue 4.)
 #include <sys/resource.h>
@@ -29,6 +34,8 @@
 #include "schema/str.h"
 #include "tools/datagen/datagen.h"
 #include "wal/change_codec.h"
+#include "wal/checkpoint.h"
+#include "wal/snapshot.h"
 #include "wal/recovery.h"
 #include "wal/wal_reader.h"
 #include "wal/wal_sink.h"
@@ -37,6 +44,9 @@ ABSL_FLAG(double, scale, -1, "scale factor of the generated data (demo: 0.01, me
 ABSL_FLAG(uint64_t, seed, 42, "seed of the generated data");
 ABSL_FLAG(std::string, data, "", "the database's data directory (wal, snapshot commands)");
 ABSL_FLAG(bool, json, false, "print JSON lines instead of text");
+ABSL_FLAG(std::string, to, "", "restore: the new data directory (must not exist or be empty)");
+ABSL_FLAG(uint64_t, lsn, 0, "restore: stop after this LSN (0: the end of the log)");
+ABSL_FLAG(std::string, time, "", "restore: stop before the first transaction after this time");
 
 namespace vox {
 namespace {
@@ -349,6 +359,128 @@ class Demo {
   int failures_ = 0;
 };
 
+// ---- voxctl snapshot / restore ---------------------------------------------------
+
+// A progress bar on stderr for long file work.
+ProgressFn Bar(std::string_view what) {
+  return [what = std::string(what)](uint64_t done, uint64_t total) {
+    const int pct = total == 0 ? 100 : static_cast<int>(done * 100 / total);
+    std::fprintf(stderr, "\r  %-10s [%-40s] %3d%% %8.1f MiB", what.c_str(),
+                 std::string(static_cast<size_t>(pct * 40 / 100), '#').c_str(), pct,
+                 static_cast<double>(done) / (1 << 20));
+    if (done >= total) std::fprintf(stderr, "\n");
+  };
+}
+
+std::string DataFlag() {
+  const std::string data = absl::GetFlag(FLAGS_data);
+  if (data.empty()) std::fprintf(stderr, "voxctl: --data=DIR names the data directory\n");
+  return data;
+}
+
+// Recovers `dir` into `db` (no new database is created), printing what it did.
+absl::StatusOr<RecoveryReport> RecoverQuietly(const std::string& dir, Database& db,
+                                              RecoveryOptions options = {}) {
+  options.data_dir = dir;
+  options.create = false;
+  auto report = Recover(PosixFileIo(), options, db);
+  if (report.ok()) std::printf("recovered: %s\n", DescribeRecovery(*report).c_str());
+  return report;
+}
+
+int SnapshotTake() {
+  const std::string dir = DataFlag();
+  if (dir.empty()) return 2;
+  Database db;
+  auto report = RecoverQuietly(dir, db);
+  if (!report.ok()) {
+    std::fprintf(stderr, "voxctl: %s\n", Message(report.status()).c_str());
+    return 1;
+  }
+  Checkpointer cp(PosixFileIo(), dir, report->database_id, /*keep=*/3);
+  auto pause = cp.Start(db, report->last_lsn);
+  auto info = pause.ok() ? cp.Wait() : absl::StatusOr<SnapshotInfo>(pause.status());
+  if (!info.ok()) {
+    std::fprintf(stderr, "voxctl: %s\n", Message(info.status()).c_str());
+    return 1;
+  }
+  std::printf("snapshot %s: LSN %llu, %llu rows, %.1f MiB in %.2f s (engine pause %.3f ms)\n",
+              info->path.c_str(), static_cast<unsigned long long>(info->lsn),
+              static_cast<unsigned long long>(info->total_rows),
+              static_cast<double>(info->bytes) / (1 << 20), info->seconds, *pause * 1000);
+  return 0;
+}
+
+int SnapshotList(bool verify) {
+  const std::string dir = DataFlag();
+  if (dir.empty()) return 2;
+  int bad = 0;
+  const auto entries = ListSnapshots(PosixFileIo(), dir);
+  if (entries.empty()) std::printf("no snapshots in %s\n", SnapshotDir(dir).c_str());
+  for (const SnapshotEntry& e : entries) {
+    absl::StatusOr<SnapshotInfo> info =
+        verify ? VerifySnapshot(PosixFileIo(), e.path, Bar("verify")) : e.info;
+    if (!info.ok()) {
+      ++bad;
+      std::printf("%s  BAD: %s\n", e.path.c_str(), Message(info.status()).c_str());
+      continue;
+    }
+    std::printf("%s  LSN %llu  %s  %llu rows  %.1f MiB  schema %u%s\n", e.path.c_str(),
+                static_cast<unsigned long long>(info->lsn),
+                FormatTimestamp(info->created_at).c_str(),
+                static_cast<unsigned long long>(info->total_rows),
+                static_cast<double>(info->bytes) / (1 << 20), info->schema_version,
+                verify ? "  verified" : "");
+  }
+  return bad == 0 ? 0 : 1;
+}
+
+int Restore() {
+  const std::string from = DataFlag(), to = absl::GetFlag(FLAGS_to);
+  if (from.empty()) return 2;
+  if (to.empty()) {
+    std::fprintf(stderr, "voxctl: --to=DIR names the new data directory\n");
+    return 2;
+  }
+  auto existing = PosixFileIo().List(to);
+  if (existing.ok() && !existing->empty()) {
+    std::fprintf(stderr, "voxctl: %s is not empty; restore into a new directory\n", to.c_str());
+    return 1;
+  }
+  RecoveryOptions options;
+  if (absl::GetFlag(FLAGS_lsn) > 0) options.stop_at_lsn = absl::GetFlag(FLAGS_lsn);
+  if (!absl::GetFlag(FLAGS_time).empty()) {
+    auto t = ParseTimestamp(absl::GetFlag(FLAGS_time));
+    if (!t.ok()) {
+      std::fprintf(stderr, "voxctl: --time: %s\n", Message(t.status()).c_str());
+      return 2;
+    }
+    options.stop_at_time = *t;
+  }
+  Database db;
+  auto report = RecoverQuietly(from, db, options);
+  if (!report.ok()) {
+    std::fprintf(stderr, "voxctl: %s\n", Message(report.status()).c_str());
+    return 1;
+  }
+  // The copy is a database of its own from here on: a new identity, with
+  // the restored state as its first snapshot.
+  auto id = LoadOrCreateIdentity(PosixFileIo(), to, /*create=*/true);
+  absl::Status s = id.ok() ? PosixFileIo().MakeDir(SnapshotDir(to)) : id.status();
+  absl::StatusOr<SnapshotInfo> info =
+      s.ok() ? WriteSnapshot(PosixFileIo(), db.Pin(), {.database_id = *id, .lsn = report->last_lsn},
+                             SnapshotDir(to), Bar("write"))
+             : absl::StatusOr<SnapshotInfo>(s);
+  if (!info.ok()) {
+    std::fprintf(stderr, "voxctl: %s\n", Message(info.status()).c_str());
+    return 1;
+  }
+  std::printf("restored into %s as database %s: snapshot at LSN %llu (%llu rows)\n", to.c_str(),
+              FormatUuid(*id).c_str(), static_cast<unsigned long long>(report->last_lsn),
+              static_cast<unsigned long long>(info->total_rows));
+  return 0;
+}
+
 // ---- voxctl wal -----------------------------------------------------------------
 
 int Wal(const std::string& what) {
@@ -438,20 +570,30 @@ int DemoMain(double scale) {
     }
     device = std::move(*dev);
     writer = std::move(*w);
+    // The generated data goes in as the first snapshot; the flows follow in the log.
+    Checkpointer cp(PosixFileIo(), dir, report->database_id, /*keep=*/3);
+    auto pause = cp.Start(db, 0);
+    auto snap = pause.ok() ? cp.Wait() : absl::StatusOr<SnapshotInfo>(pause.status());
+    if (!snap.ok()) {
+      std::fprintf(stderr, "voxctl: %s\n", Message(snap.status()).c_str());
+      return 1;
+    }
+    std::printf("Snapshot of the generated data: %s (%.1f MiB, %.2f s; engine pause %.3f ms).\n",
+                snap->path.c_str(), static_cast<double>(snap->bytes) / (1 << 20), snap->seconds,
+                *pause * 1000);
     sink = std::make_unique<WalCommitSink>(*writer);
     db.set_commit_sink(sink.get());
-    std::printf("Logging every transaction durably to %s/wal (the generated data itself is "
-                "not logged).\n",
-                dir.c_str());
+    std::printf("Logging every transaction durably to %s/wal.\n", dir.c_str());
   }
   const int rc = Demo(db, *data).Run();
   if (writer) {
     const absl::Status s = writer->Sync();
     db.set_commit_sink(nullptr);
     std::printf("\nWAL: %llu transactions logged and synced: %s. Inspect them with\n"
-                "  voxctl wal dump --data=%s\n",
+                "  voxctl wal dump --data=%s\n"
+                "  voxctl snapshot list --data=%s\n",
                 static_cast<unsigned long long>(writer->stats().records),
-                s.ok() ? "ok" : Message(s).c_str(), dir.c_str());
+                s.ok() ? "ok" : Message(s).c_str(), dir.c_str(), dir.c_str());
   }
   return rc;
 }
@@ -466,12 +608,21 @@ int main(int argc, char** argv) {
       "  demo     load generated data into the engine, run every documented data flow\n"
       "  memory   load generated data and print bytes per row for every table\n"
       "  wal dump --data=DIR [--json]   print every record of the write-ahead log\n"
-      "  wal verify --data=DIR          check the write-ahead log\n");
+      "  wal verify --data=DIR          check the write-ahead log\n"
+      "  snapshot take|list|verify --data=DIR\n"
+      "  restore --data=DIR --to=NEW [--lsn=N | --time=RFC3339]\n");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() == 3 && std::string(args[1]) == "wal" &&
       (std::string(args[2]) == "dump" || std::string(args[2]) == "verify")) {
     return vox::Wal(args[2]);
   }
+  if (args.size() == 3 && std::string(args[1]) == "snapshot") {
+    const std::string sub = args[2];
+    if (sub == "take") return vox::SnapshotTake();
+    if (sub == "list") return vox::SnapshotList(false);
+    if (sub == "verify") return vox::SnapshotList(true);
+  }
+  if (args.size() == 2 && std::string(args[1]) == "restore") return vox::Restore();
   if (args.size() != 2) {
     std::fprintf(stderr, "%s\n", absl::ProgramUsageMessage().data());
     return 2;
