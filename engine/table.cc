@@ -257,11 +257,30 @@ absl::Status Table::FinishLoad() {
       free_rows_.push_back(r);  // lowest ids reused first
     }
   }
-  for (auto& ix : indexes_) ix->Clear();
+  // Indexes are built in bulk: sorted runs appended, hash tables presized.
+  std::vector<RowId> live;
+  live.reserve(live_count_);
   for (RowId r = 0; r < row_count_; ++r) {
-    if (live_.Get<uint8_t>(r) == 0) continue;
-    absl::Status s = IndexRow(r);
+    if (live_.Get<uint8_t>(r) != 0) live.push_back(r);
+  }
+  for (auto& ix : indexes_) {
+    ix->Clear();
+    absl::Status s = ix->BulkInsert(live);
     if (!s.ok()) return absl::DataLossError(StrCat("loading ", def_.name, ": ", s.message()));
+  }
+  // Self-locating ids skip the primary index: check they are unique too.
+  for (RowId r : live) {
+    const Uuid my = id(r);
+    const auto other = static_cast<RowId>(my.lo);
+    bool twice = other != r && IsLive(other) && columns_[0].GetUuid(other) == my;
+    if (!twice && HashTableIndex::SelfLocated(my, r) && primary_->size() > 0) {
+      const Value key[] = {my};
+      twice = primary_->Find(key) != kNoRow;
+    }
+    if (twice) {
+      return absl::DataLossError(StrCat("loading ", def_.name, ": id ", FormatUuid(my),
+                                        " appears twice"));
+    }
   }
   return absl::OkStatus();
 }

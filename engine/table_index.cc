@@ -67,6 +67,15 @@ std::unique_ptr<TableIndex> TableIndex::Create(const IndexDef& def, const Table&
   return nullptr;
 }
 
+absl::Status TableIndex::BulkInsert(std::span<const RowId> rows) {
+  for (RowId r : rows) {
+    if (!Insert(r)) {
+      return absl::AlreadyExistsError(StrCat(def_.name, ": row ", r, " repeats a unique key"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool TableIndex::Matches(RowId row) const {
   for (const Cond& c : def_.predicate()) {
     const bool null = table_.IsNull(row, c.column);
@@ -187,6 +196,11 @@ void HashTableIndex::Erase(RowId row) {
   if (Indexed(row)) index_.Erase(row);
 }
 
+absl::Status HashTableIndex::BulkInsert(std::span<const RowId> rows) {
+  index_.Reserve(index_.size() + rows.size());
+  return TableIndex::BulkInsert(rows);
+}
+
 absl::Status HashTableIndex::Verify() const {
   size_t expected = 0;
   for (RowId r = 0; r < table_.row_count(); ++r) {
@@ -263,6 +277,18 @@ bool OrderedTableIndex::Insert(RowId row) {
 void OrderedTableIndex::Erase(RowId row) {
   if (!Matches(row)) return;
   ForEachKey(row, [&](IndexKey k) { tree_.Erase(k); });
+}
+
+absl::Status OrderedTableIndex::BulkInsert(std::span<const RowId> rows) {
+  if (tree_.size() != 0) return TableIndex::BulkInsert(rows);
+  std::vector<IndexKey> keys;
+  keys.reserve(rows.size());
+  for (RowId r : rows) {
+    if (Matches(r)) ForEachKey(r, [&](IndexKey k) { keys.push_back(k); });
+  }
+  std::sort(keys.begin(), keys.end());
+  tree_.AppendSorted(keys);  // sorted appends: no random descents
+  return absl::OkStatus();
 }
 
 absl::Status OrderedTableIndex::Verify() const {
@@ -365,6 +391,20 @@ bool GroupedTableIndex::Insert(RowId row) {
 
 void GroupedTableIndex::Erase(RowId row) {
   if (Matches(row)) index_.Erase(GroupOf(row), EntryOf(row));
+}
+
+absl::Status GroupedTableIndex::BulkInsert(std::span<const RowId> rows) {
+  if (index_.size() != 0) return TableIndex::BulkInsert(rows);
+  std::vector<std::pair<uint32_t, GroupEntry>> entries;
+  entries.reserve(rows.size());
+  for (RowId r : rows) {
+    if (Matches(r)) entries.emplace_back(GroupOf(r), EntryOf(r));
+  }
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second < b.second;
+  });
+  index_.LoadSorted(entries);
+  return absl::OkStatus();
 }
 
 absl::Status GroupedTableIndex::Verify() const {

@@ -37,6 +37,9 @@ class TableIndex {
   virtual bool Insert(RowId row) = 0;
   // Removes `row` as keyed by its current values, if it matches.
   virtual void Erase(RowId row) = 0;
+  // Loading: adds `rows` (live, ascending) to an empty index, faster than
+  // one Insert each. AlreadyExists naming the row on a unique clash.
+  virtual absl::Status BulkInsert(std::span<const RowId> rows);
   virtual size_t size() const = 0;
   virtual size_t MemoryBytes() const = 0;
   virtual void Clear() = 0;
@@ -66,6 +69,7 @@ class HashTableIndex final : public TableIndex {
 
   bool Insert(RowId row) override;
   void Erase(RowId row) override;
+  absl::Status BulkInsert(std::span<const RowId> rows) override;
   size_t size() const override { return index_.size(); }
   size_t MemoryBytes() const override { return index_.MemoryBytes(); }
   void Clear() override { index_.Clear(); }
@@ -128,6 +132,7 @@ class OrderedTableIndex final : public RangeIndex {
 
   bool Insert(RowId row) override;
   void Erase(RowId row) override;
+  absl::Status BulkInsert(std::span<const RowId> rows) override;
   size_t size() const override { return tree_.size(); }
   size_t MemoryBytes() const override { return tree_.MemoryBytes(); }
   void Clear() override { tree_.Clear(); }
@@ -179,6 +184,7 @@ class GroupedTableIndex final : public RangeIndex {
 
   bool Insert(RowId row) override;
   void Erase(RowId row) override;
+  absl::Status BulkInsert(std::span<const RowId> rows) override;
   size_t size() const override { return index_.size(); }
   size_t MemoryBytes() const override { return index_.MemoryBytes(); }
   void Clear() override { index_.Clear(); }

@@ -29,6 +29,19 @@ bool GroupedIndex::Erase(uint32_t group, GroupEntry e) {
   return true;
 }
 
+void GroupedIndex::LoadSorted(std::span<const std::pair<uint32_t, GroupEntry>> entries) {
+  VOX_DCHECK(size_ == 0);
+  for (size_t i = 0; i < entries.size();) {
+    size_t j = i;
+    while (j < entries.size() && entries[j].first == entries[i].first) ++j;
+    std::vector<GroupEntry>& v = groups_[entries[i].first];
+    v.reserve(j - i);
+    for (size_t k = i; k < j; ++k) v.push_back(entries[k].second);
+    size_ += j - i;
+    i = j;
+  }
+}
+
 size_t GroupedIndex::MemoryBytes() const {
   size_t n = groups_.capacity() * (sizeof(uint32_t) + sizeof(std::vector<GroupEntry>) + 1);
   for (const auto& [g, v] : groups_)

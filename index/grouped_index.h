@@ -44,6 +44,9 @@ class GroupedIndex {
   bool Insert(uint32_t group, GroupEntry e);
   // False if the entry was absent.
   bool Erase(uint32_t group, GroupEntry e);
+  // Bulk load into an empty index: `entries` sorted by group, then entry,
+  // without duplicates. Each group's vector is allocated once, exactly.
+  void LoadSorted(std::span<const std::pair<uint32_t, GroupEntry>> entries);
 
   // The group's entries in ascending (sort, row) order; empty if none.
   // Valid until the next write to this index.

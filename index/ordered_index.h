@@ -8,6 +8,7 @@
 #define VOXDB_INDEX_ORDERED_INDEX_H_
 
 #include <cstdint>
+#include <span>
 
 #include "absl/container/btree_set.h"
 
@@ -71,6 +72,10 @@ class OrderedIndex {
   bool Insert(IndexKey key) { return set_.insert(key).second; }
   // False if the key was absent.
   bool Erase(IndexKey key) { return set_.erase(key) > 0; }
+  // Bulk load: REQUIRES `keys` ascending, all above the current largest key.
+  void AppendSorted(std::span<const IndexKey> keys) {
+    for (IndexKey k : keys) set_.insert(set_.end(), k);
+  }
   bool Contains(IndexKey key) const { return set_.contains(key); }
   size_t size() const { return set_.size(); }
   void Clear() { set_.clear(); }
