@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +22,9 @@
 
 #include "benchmark/benchmark.h"
 #include "engine/ops/identity.h"
+#include "engine/ops/rooms.h"
+#include "tools/datagen/datagen.h"
+#include "wal/checkpoint.h"
 #include "schema/str.h"
 #include "wal/recovery.h"
 #include "wal/wal_sink.h"
@@ -162,6 +167,60 @@ void BM_RecoveryReplay(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_RecoveryReplay)->Unit(benchmark::kMillisecond);
+
+// Durable write latency (a join-room transaction acknowledged after its
+// fdatasync, one client) with and without a snapshot being written at the
+// same time, on generated data at VOX_BENCH_SCALE (default 0.05).
+void BM_WriteLatencyDuringSnapshot(benchmark::State& state) {
+  const bool with_snapshot = state.range(0) != 0;
+  const std::string dir = BenchDir();
+  const char* env = std::getenv("VOX_BENCH_SCALE");
+  Database db(WorkloadDatabaseOptions(42));
+  auto data = GenerateWorkload(db, {.scale = env ? std::atof(env) : 0.05});
+  auto id = LoadOrCreateIdentity(PosixFileIo(), dir, true);
+  auto device = UringLogDevice::Create();
+  if (!data.ok() || !id.ok() || !device.ok()) return state.SkipWithError("setup failed");
+  auto w = WalWriter::Open(PosixFileIo(), **device, {.dir = WalDir(dir), .database_id = *id}, {});
+  if (!w.ok()) return state.SkipWithError("setup failed");
+  WalCommitSink sink(**w);
+  db.set_commit_sink(&sink);
+  const Table& users = db.table(TableId::users);
+  std::vector<double> latencies;
+  Timestamp now = kWorkloadNow;
+  size_t next = 0;
+  double pause = 0;
+  for (auto _ : state) {
+    Checkpointer cp(PosixFileIo(), dir, *id, 2);
+    if (with_snapshot) {
+      auto p = cp.Start(db, sink.last_lsn());
+      if (!p.ok()) return state.SkipWithError("checkpoint failed");
+      pause = *p;
+    }
+    const RowId room = data->live_rooms[next % data->live_rooms.size()];
+    const Uuid room_id = db.table(TableId::rooms).id(room);
+    for (int i = 0; i < 500; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      now += 1000;
+      auto j = JoinRoom(db, {.now = now}, room_id,
+                        users.id(data->active_users[next++ % data->active_users.size()]));
+      if (j.ok()) (void)(*w)->Sync();
+      latencies.push_back(
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+      if (j.ok()) (void)LeaveRoom(db, {.now = now}, room_id, users.id(data->active_users[(next - 1) % data->active_users.size()]));
+    }
+    if (with_snapshot) (void)cp.Wait();
+  }
+  std::sort(latencies.begin(), latencies.end());
+  state.counters["p50_us"] = latencies[latencies.size() / 2];
+  state.counters["p99_us"] = latencies[latencies.size() * 99 / 100];
+  state.counters["max_us"] = latencies.back();
+  if (with_snapshot) state.counters["pin_pause_us"] = pause * 1e6;
+  db.set_commit_sink(nullptr);
+  w->reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_WriteLatencyDuringSnapshot)->Arg(0)->Arg(1)->Iterations(3)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace vox
