@@ -167,6 +167,15 @@ uint64_t WalWriter::durable_lsn() const {
   return durable_lsn_;
 }
 
+uint64_t WalWriter::WaitAcknowledged(uint64_t lsn, std::chrono::microseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto acked = [&] {
+    return options_.durability == Durability::kWrite ? written_lsn_ : durable_lsn_;
+  };
+  progress_.wait_for(lock, timeout, [&] { return acked() >= lsn || !status_.ok(); });
+  return acked();
+}
+
 WalWriter::Stats WalWriter::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;

@@ -19,6 +19,7 @@
 #ifndef VOXDB_WAL_WAL_WRITER_H_
 #define VOXDB_WAL_WAL_WRITER_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -77,6 +78,9 @@ class WalWriter {
   absl::Status Sync();
   absl::Status status() const;
   uint64_t durable_lsn() const;
+  // The last LSN acknowledged as the mode defines it: synced (kFsync) or
+  // written (kWrite). Waits up to `timeout` for it to reach `lsn`.
+  uint64_t WaitAcknowledged(uint64_t lsn, std::chrono::microseconds timeout) const;
 
   struct Stats {
     uint64_t records = 0, batches = 0, syncs = 0, bytes = 0, segments = 0;
@@ -103,7 +107,7 @@ class WalWriter {
 
   mutable std::mutex mu_;
   std::condition_variable wake_;      // the WAL thread: work, sync request or stop
-  std::condition_variable progress_;  // Sync() waiters
+  mutable std::condition_variable progress_;  // Sync() and WaitAcknowledged() waiters
   std::deque<Pending> queue_;
   size_t queued_bytes_ = 0;
   uint64_t next_lsn_ = 1;

@@ -1,0 +1,469 @@
+#include "net/server.h"
+
+#include <arpa/inet.h>
+
+#include <asio.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "net/dispatch.h"
+#include "schema/str.h"
+#include "schema/voxdb_generated.h"
+
+namespace vox {
+
+using asio::ip::tcp;
+using net::Role;
+
+namespace {
+
+Timestamp WallClockMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Compares without an early exit, so timing does not reveal the token.
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, Role>>> LoadTokens(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(StrCat("cannot read the token file ", path));
+  std::vector<std::pair<std::string, Role>> tokens;
+  std::string role, token;
+  int line = 0;
+  while (in >> role >> token) {
+    ++line;
+    Role r;
+    if (role == "admin") {
+      r = Role::kAdmin;
+    } else if (role == "app") {
+      r = Role::kApp;
+    } else if (role == "readonly") {
+      r = Role::kReadOnly;
+    } else {
+      return absl::InvalidArgumentError(StrCat(path, " line ", line, ": role '", role,
+                                               "' is not admin, app or readonly"));
+    }
+    if (token.size() < 16) {
+      return absl::InvalidArgumentError(StrCat(path, " line ", line,
+                                               ": tokens must be at least 16 characters"));
+    }
+    tokens.emplace_back(token, r);
+  }
+  if (tokens.empty()) return absl::InvalidArgumentError(StrCat(path, " holds no tokens"));
+  return tokens;
+}
+
+}  // namespace
+
+class Connection;
+
+// Responses waiting for the WAL to make what they saw durable.
+class DurabilityGate {
+ public:
+  struct Pending {
+    uint64_t lsn;
+    std::shared_ptr<Connection> conn;
+    std::vector<uint8_t> frame;
+    uint64_t id;
+  };
+  void Add(Pending p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.emplace(p.lsn, std::move(p));
+  }
+  // The smallest LSN waited for, or 0.
+  uint64_t MinPending() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pending_.empty() ? 0 : pending_.begin()->first;
+  }
+  // Everything with lsn <= durable; all of it if `failed`.
+  std::vector<Pending> Take(uint64_t durable, bool failed) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<Pending> out;
+    auto end = failed ? pending_.end() : pending_.upper_bound(durable);
+    for (auto it = pending_.begin(); it != end; ++it) out.push_back(std::move(it->second));
+    pending_.erase(pending_.begin(), end);
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::multimap<uint64_t, Pending> pending_;
+};
+
+class Server::Impl {
+ public:
+  Impl(const ServerOptions& options, EngineParts engine)
+      : options_(options), engine_(engine), acceptor_(io_) {}
+
+  absl::Status Start();
+  void Stop();
+  void Wait(bool handle_signals);
+  uint16_t port() const { return port_; }
+
+  // Network thread.
+  void Accept();
+  void Enqueue(std::shared_ptr<Connection> conn, std::vector<uint8_t> request);
+  void Send(const std::shared_ptr<Connection>& conn, std::vector<uint8_t> frame);
+  absl::StatusOr<Role> Authenticate(std::string_view token, bool loopback) const;
+
+  const ServerOptions options_;
+  EngineParts engine_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  int connections_ = 0;
+  std::vector<std::pair<std::string, Role>> tokens_;
+
+ private:
+  struct Task {
+    std::shared_ptr<Connection> conn;
+    std::vector<uint8_t> request;
+  };
+  void EngineLoop();
+  void ReleaseDurable();
+
+  std::thread network_, engine_thread_, releaser_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Task> tasks_;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  DurabilityGate gate_;
+  std::condition_variable release_cv_;
+  std::mutex release_mu_;
+  Timestamp last_now_ = 0;
+};
+
+// One client connection; lives on the network thread.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Server::Impl& server, tcp::socket socket)
+      : server_(server), socket_(std::move(socket)), idle_(server.io_) {}
+
+  void Start() {
+    asio::error_code ec;
+    const auto remote = socket_.remote_endpoint(ec);
+    loopback_ = !ec && remote.address().is_loopback();
+    ReadHeader();
+  }
+  void Send(std::vector<uint8_t> frame) {
+    --inflight_;
+    Write(std::move(frame));
+    if (paused_ && inflight_ < server_.options_.max_inflight_per_connection) {
+      paused_ = false;
+      ReadHeader();
+    }
+  }
+  void Write(std::vector<uint8_t> frame) {
+    outbox_.push_back(std::move(frame));
+    if (outbox_.size() == 1) WriteNext();
+  }
+  void CloseAfterWrites() {
+    closing_ = true;
+    if (outbox_.empty()) Close();
+  }
+  Role role() const { return role_; }
+
+ private:
+  void ArmIdle() {
+    idle_.expires_after(std::chrono::seconds(server_.options_.idle_timeout_seconds));
+    idle_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+      if (!ec) self->Close();
+    });
+  }
+  void ReadHeader() {
+    if (closing_) return;
+    if (inflight_ >= server_.options_.max_inflight_per_connection) {
+      paused_ = true;  // back-pressure: stop reading until answers go out
+      return;
+    }
+    ArmIdle();
+    asio::async_read(socket_, asio::buffer(header_, 4),
+                     [self = shared_from_this()](const asio::error_code& ec, size_t) {
+                       if (ec) return self->Close();
+                       self->ReadBody();
+                     });
+  }
+  void ReadBody() {
+    uint32_t length;
+    std::memcpy(&length, header_, 4);  // little-endian, as FlatBuffers writes it
+    if (length == 0 || length > server_.options_.max_frame_bytes) {
+      Write(net::ErrorFrame(0, absl::ResourceExhaustedError(
+                                   StrCat("frame of ", length, " bytes; the limit is ",
+                                          server_.options_.max_frame_bytes))));
+      return CloseAfterWrites();
+    }
+    // Keep the size prefix in front: the buffer's alignment is relative to it.
+    body_.resize(4 + size_t{length});
+    std::memcpy(body_.data(), header_, 4);
+    asio::async_read(socket_, asio::buffer(body_.data() + 4, length),
+                     [self = shared_from_this()](const asio::error_code& ec, size_t) {
+                       if (ec) return self->Close();
+                       self->OnFrame();
+                     });
+  }
+  void OnFrame() {
+    flatbuffers::Verifier verifier(body_.data(), body_.size());
+    if (!wire::VerifySizePrefixedRequestBuffer(verifier)) {
+      Write(net::ErrorFrame(0, absl::InvalidArgumentError(
+                                   "malformed frame: not a valid Request; closing")));
+      return CloseAfterWrites();
+    }
+    const wire::Request* req = wire::GetSizePrefixedRequest(body_.data());
+    if (!hello_done_) {
+      if (req->op_type() != wire::Op::Hello) {
+        Write(net::ErrorFrame(req->id(), absl::UnauthenticatedError(
+                                             "the first request must be Hello")));
+        return CloseAfterWrites();
+      }
+      const wire::Hello* hello = req->op_as_Hello();
+      if (hello->protocol_version() != kProtocolVersion) {
+        Write(net::ErrorFrame(
+            req->id(), absl::FailedPreconditionError(StrCat(
+                           "protocol version ", hello->protocol_version(),
+                           " is not supported; this server speaks ", kProtocolVersion))));
+        return CloseAfterWrites();
+      }
+      auto role = server_.Authenticate(
+          hello->token() ? std::string_view(hello->token()->data(), hello->token()->size())
+                         : std::string_view(),
+          loopback_);
+      if (!role.ok()) {
+        Write(net::ErrorFrame(req->id(), role.status()));
+        return CloseAfterWrites();
+      }
+      role_ = *role;
+      hello_done_ = true;
+      flatbuffers::FlatBufferBuilder fbb(256);
+      const wire::Uuid id(server_.engine_.database_id.hi, server_.engine_.database_id.lo);
+      auto result = wire::CreateHelloResult(fbb, kProtocolVersion,
+                                            fbb.CreateString(kServerVersion),
+                                            fbb.CreateString(net::RoleName(role_)), &id);
+      wire::ResponseBuilder rb(fbb);
+      rb.add_id(req->id());
+      rb.add_code(wire::StatusCode::OK);
+      rb.add_result_type(wire::Result::HelloResult);
+      rb.add_result(result.Union());
+      fbb.FinishSizePrefixed(rb.Finish());
+      Write({fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()});
+      return ReadHeader();
+    }
+    ++inflight_;
+    server_.Enqueue(shared_from_this(), std::move(body_));
+    body_ = {};
+    ReadHeader();
+  }
+  void WriteNext() {
+    asio::async_write(socket_, asio::buffer(outbox_.front()),
+                      [self = shared_from_this()](const asio::error_code& ec, size_t) {
+                        if (ec) return self->Close();
+                        self->outbox_.pop_front();
+                        if (!self->outbox_.empty()) {
+                          self->WriteNext();
+                        } else if (self->closing_) {
+                          self->Close();
+                        }
+                      });
+  }
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    asio::error_code ec;
+    idle_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    --server_.connections_;
+  }
+
+  Server::Impl& server_;
+  tcp::socket socket_;
+  asio::steady_timer idle_;
+  uint8_t header_[4];
+  std::vector<uint8_t> body_;
+  std::deque<std::vector<uint8_t>> outbox_;
+  int inflight_ = 0;
+  bool paused_ = false, closing_ = false, closed_ = false, hello_done_ = false, loopback_ = false;
+  Role role_ = Role::kReadOnly;
+};
+
+absl::StatusOr<Role> Server::Impl::Authenticate(std::string_view token, bool loopback) const {
+  if (tokens_.empty()) {
+    if (!loopback) {
+      return absl::PermissionDeniedError("no tokens are configured: only loopback clients");
+    }
+    return Role::kAdmin;
+  }
+  std::optional<Role> found;
+  for (const auto& [t, role] : tokens_) {
+    if (ConstantTimeEquals(t, token)) found = role;  // no early exit
+  }
+  if (!found) return absl::UnauthenticatedError("unknown token");
+  return *found;
+}
+
+absl::Status Server::Impl::Start() {
+  if (!options_.token_file.empty()) {
+    VOX_ASSIGN_OR_RETURN(tokens_, LoadTokens(options_.token_file));
+  }
+  asio::error_code ec;
+  const auto address = asio::ip::make_address(options_.address, ec);
+  if (ec) return absl::InvalidArgumentError(StrCat("bad listen address ", options_.address));
+  const tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        StrCat("cannot listen on ", options_.address, ":", options_.port, ": ", ec.message()));
+  }
+  port_ = acceptor_.local_endpoint().port();
+  Accept();
+  engine_thread_ = std::thread([this] { EngineLoop(); });
+  releaser_ = std::thread([this] { ReleaseDurable(); });
+  network_ = std::thread([this] {
+    auto guard = asio::make_work_guard(io_);
+    io_.run();
+  });
+  return absl::OkStatus();
+}
+
+void Server::Impl::Accept() {
+  acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
+    if (ec) return;  // stopped
+    if (connections_ >= options_.max_connections) {
+      auto conn = std::make_shared<Connection>(*this, std::move(socket));
+      ++connections_;
+      conn->Write(net::ErrorFrame(0, absl::ResourceExhaustedError(
+                                         StrCat("too many connections (", options_.max_connections,
+                                                "); try again later"))));
+      conn->CloseAfterWrites();
+    } else {
+      socket.set_option(tcp::no_delay(true));
+      ++connections_;
+      std::make_shared<Connection>(*this, std::move(socket))->Start();
+    }
+    Accept();
+  });
+}
+
+void Server::Impl::Enqueue(std::shared_ptr<Connection> conn, std::vector<uint8_t> request) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back({std::move(conn), std::move(request)});
+  }
+  cv_.notify_one();
+}
+
+void Server::Impl::Send(const std::shared_ptr<Connection>& conn, std::vector<uint8_t> frame) {
+  asio::post(io_, [conn, frame = std::move(frame)]() mutable { conn->Send(std::move(frame)); });
+}
+
+void Server::Impl::EngineLoop() {
+  while (true) {
+    Task task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    const wire::Request* req = wire::GetSizePrefixedRequest(task.request.data());
+    // The transaction clock: wall time, never going backwards.
+    last_now_ = std::max(last_now_ + 1, WallClockMicros());
+    net::Dispatched d = net::Dispatch(engine_, *req, task.conn->role(), last_now_);
+    if (d.needs_lsn == 0 || engine_.wal == nullptr ||
+        engine_.wal->WaitAcknowledged(d.needs_lsn, std::chrono::microseconds(0)) >= d.needs_lsn) {
+      Send(task.conn, std::move(d.frame));
+    } else {
+      gate_.Add({d.needs_lsn, task.conn, std::move(d.frame), req->id()});
+      release_cv_.notify_one();
+    }
+  }
+}
+
+// Releases gated responses as the WAL acknowledges what they saw (or fails
+// them all if the log stopped).
+void Server::Impl::ReleaseDurable() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(release_mu_);
+      release_cv_.wait_for(lock, std::chrono::milliseconds(5),
+                           [&] { return stopped_ || gate_.MinPending() != 0; });
+      if (stopped_) return;
+    }
+    const uint64_t target = gate_.MinPending();
+    if (target == 0 || engine_.wal == nullptr) continue;
+    const uint64_t acked = engine_.wal->WaitAcknowledged(target, std::chrono::milliseconds(5));
+    const absl::Status wal = engine_.wal->status();
+    for (DurabilityGate::Pending& p : gate_.Take(acked, !wal.ok())) {
+      Send(p.conn, wal.ok() ? std::move(p.frame) : net::ErrorFrame(p.id, wal));
+    }
+  }
+}
+
+void Server::Impl::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  asio::post(io_, [this] {
+    asio::error_code ec;
+    acceptor_.close(ec);
+  });
+  cv_.notify_all();
+  if (engine_thread_.joinable()) engine_thread_.join();  // finishes queued requests
+  if (engine_.wal) (void)engine_.wal->Sync();
+  {
+    std::lock_guard<std::mutex> lock(release_mu_);
+    stopped_ = true;
+  }
+  release_cv_.notify_all();
+  if (releaser_.joinable()) releaser_.join();
+  for (auto& p : gate_.Take(UINT64_MAX, false)) Send(p.conn, std::move(p.frame));
+  // Let the last responses go out, then stop the network thread.
+  asio::post(io_, [this] { io_.stop(); });
+  if (network_.joinable()) network_.join();
+}
+
+void Server::Impl::Wait(bool handle_signals) {
+  if (handle_signals) {
+    asio::io_context signals_io;
+    asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+    signals.async_wait([](const asio::error_code&, int) {});
+    signals_io.run_one();
+    Stop();
+    return;
+  }
+  if (network_.joinable()) network_.join();
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() { Stop(); }
+uint16_t Server::port() const { return impl_->port(); }
+void Server::Stop() { impl_->Stop(); }
+void Server::Wait(bool handle_signals) { impl_->Wait(handle_signals); }
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                                      EngineParts engine) {
+  auto impl = std::make_unique<Impl>(options, engine);
+  VOX_RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+}  // namespace vox

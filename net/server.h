@@ -1,0 +1,71 @@
+// The VoxDB server: the wire protocol (schema/voxdb.fbs, docs/protocol.md)
+// over TCP with Asio, in front of one engine thread.
+//
+// Threads: one network thread runs the Asio io_context (accepts, reads and
+// verifies frames, writes responses); one engine thread executes requests
+// one at a time as transactions; the WAL thread makes them durable. They
+// meet through queues, never through locks on data. A response is released
+// only once everything it could have seen is durable (unless the request
+// asks to read unsynced data).
+#ifndef VOXDB_NET_SERVER_H_
+#define VOXDB_NET_SERVER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/database.h"
+#include "wal/checkpoint.h"
+#include "wal/wal_sink.h"
+#include "wal/wal_writer.h"
+
+namespace vox {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr char kServerVersion[] = "voxdb 0.1.0";
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 7070;  // 0: an ephemeral port (see Server::port)
+  size_t max_frame_bytes = 4u << 20;
+  int max_connections = 1024;
+  int max_inflight_per_connection = 128;  // then the connection is not read (back-pressure)
+  int idle_timeout_seconds = 300;
+  // "role token" lines (roles: admin, app, readonly). Empty: no tokens, and
+  // only loopback clients are accepted.
+  std::string token_file;
+};
+
+// What the engine thread works on. All must outlive the server.
+struct EngineParts {
+  Database* db;
+  WalWriter* wal;         // null with durability none
+  WalCommitSink* sink;    // null with durability none
+  Checkpointer* checkpointer;
+  Uuid database_id;
+  Durability durability;
+};
+
+class Server {
+ public:
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
+                                                       EngineParts engine);
+  ~Server();  // Stop()
+
+  uint16_t port() const;
+  // Stops accepting, answers what is in flight, stops the threads.
+  void Stop();
+  // Blocks until Stop() (or a SIGTERM/SIGINT when `handle_signals`).
+  void Wait(bool handle_signals);
+
+  class Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vox
+
+#endif  // VOXDB_NET_SERVER_H_

@@ -1,0 +1,153 @@
+// voxdb: the VoxDB server. Recovers its data directory (snapshot + WAL),
+// then serves the wire protocol (docs/protocol.md) until SIGTERM/SIGINT,
+// when it stops accepting, answers what is in flight, syncs the log and
+// exits 0.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "net/server.h"
+#include "schema/str.h"
+#include "tools/datagen/datagen.h"
+#include "wal/checkpoint.h"
+#include "wal/recovery.h"
+#include "wal/wal_sink.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7070", "address:port to listen on (port 0: any free)");
+ABSL_FLAG(std::string, data, "voxdb-data", "the data directory (created if missing)");
+ABSL_FLAG(std::string, durability, "fsync",
+          "fsync (ack after fdatasync), write (ack after write, sync every 10 ms), none (no log)");
+ABSL_FLAG(std::string, token_file, "",
+          "file of 'role token' lines (admin, app, readonly); empty: loopback clients only");
+ABSL_FLAG(std::string, recovery, "strict",
+          "strict: refuse to start on mid-log corruption; stop-at-last-good: keep what precedes it");
+ABSL_FLAG(double, demo_scale, 0,
+          "if the database is new, load the WORKLOAD.md data set at this scale factor first");
+ABSL_FLAG(uint64_t, max_frame_bytes, 4u << 20, "largest request frame accepted");
+ABSL_FLAG(int, max_connections, 1024, "connections accepted at once");
+ABSL_FLAG(int, max_inflight, 128, "requests in flight per connection before it is not read");
+ABSL_FLAG(int, idle_timeout_s, 300, "seconds a silent connection is kept");
+ABSL_FLAG(int, keep_snapshots, 3, "snapshots kept by checkpoints");
+
+namespace vox {
+namespace {
+
+void Log(const std::string& line) {
+  std::fprintf(stderr, "voxdb: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+int Main() {
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    Log(StrCat("--listen=", listen, " is not address:port"));
+    return 2;
+  }
+  ServerOptions options{.address = listen.substr(0, colon),
+                        .port = static_cast<uint16_t>(std::atoi(listen.c_str() + colon + 1)),
+                        .max_frame_bytes = absl::GetFlag(FLAGS_max_frame_bytes),
+                        .max_connections = absl::GetFlag(FLAGS_max_connections),
+                        .max_inflight_per_connection = absl::GetFlag(FLAGS_max_inflight),
+                        .idle_timeout_seconds = absl::GetFlag(FLAGS_idle_timeout_s),
+                        .token_file = absl::GetFlag(FLAGS_token_file)};
+  auto durability = ParseDurability(absl::GetFlag(FLAGS_durability));
+  if (!durability.ok()) {
+    Log(std::string(ToStd(durability.status().message())));
+    return 2;
+  }
+  const std::string recovery_flag = absl::GetFlag(FLAGS_recovery);
+  if (recovery_flag != "strict" && recovery_flag != "stop-at-last-good") {
+    Log("--recovery is strict or stop-at-last-good");
+    return 2;
+  }
+  const std::string dir = absl::GetFlag(FLAGS_data);
+  FileIo& io = PosixFileIo();
+
+  Database db;
+  Log(StrCat("recovering ", dir, " ..."));
+  auto report = Recover(io, {.data_dir = dir,
+                             .mode = recovery_flag == "strict" ? RecoveryMode::kStrict
+                                                               : RecoveryMode::kStopAtLastGood},
+                        db);
+  if (!report.ok()) {
+    Log(StrCat("cannot start: ", ToStd(report.status().message())));
+    return 1;
+  }
+  Log(DescribeRecovery(*report));
+  Checkpointer checkpointer(io, dir, report->database_id, absl::GetFlag(FLAGS_keep_snapshots));
+  const double demo = absl::GetFlag(FLAGS_demo_scale);
+  if (demo > 0 && report->last_lsn == 0 && report->snapshot.empty()) {
+    Log(StrCat("loading the demo data set at SF=", demo, " ..."));
+    auto data = GenerateWorkload(db, {.scale = demo});
+    if (!data.ok()) {
+      Log(StrCat("demo data: ", ToStd(data.status().message())));
+      return 1;
+    }
+    auto pause = checkpointer.Start(db, 0);
+    auto snap = pause.ok() ? checkpointer.Wait() : absl::StatusOr<SnapshotInfo>(pause.status());
+    if (!snap.ok()) {
+      Log(StrCat("demo snapshot: ", ToStd(snap.status().message())));
+      return 1;
+    }
+    Log(StrCat("demo data: ", data->total_rows, " rows, snapshot ", snap->path));
+  }
+  std::unique_ptr<UringLogDevice> device;
+  std::unique_ptr<WalWriter> wal;
+  std::unique_ptr<WalCommitSink> sink;
+  if (*durability != Durability::kNone) {
+    auto dev = UringLogDevice::Create();
+    if (!dev.ok()) {
+      Log(StrCat("io_uring: ", ToStd(dev.status().message())));
+      return 1;
+    }
+    device = std::move(*dev);
+    auto w = WalWriter::Open(io, *device,
+                             {.dir = WalDir(dir), .database_id = report->database_id,
+                              .durability = *durability},
+                             report->tail);
+    if (!w.ok()) {
+      Log(StrCat("WAL: ", ToStd(w.status().message())));
+      return 1;
+    }
+    wal = std::move(*w);
+    sink = std::make_unique<WalCommitSink>(*wal);
+    db.set_commit_sink(sink.get());
+  }
+  auto server = Server::Start(options, {.db = &db, .wal = wal.get(), .sink = sink.get(),
+                                        .checkpointer = &checkpointer,
+                                        .database_id = report->database_id,
+                                        .durability = *durability});
+  if (!server.ok()) {
+    Log(std::string(ToStd(server.status().message())));
+    return 1;
+  }
+  // Tests and scripts read this line for the port.
+  std::printf("listening on %s:%u\n", options.address.c_str(), (*server)->port());
+  std::fflush(stdout);
+  Log(StrCat("serving database ", FormatUuid(report->database_id), " on ", options.address, ":",
+             (*server)->port(), ", durability ", DurabilityName(*durability),
+             options.token_file.empty() ? ", loopback clients only" : ", tokens required"));
+  (*server)->Wait(/*handle_signals=*/true);
+  Log("stopping: in-flight requests answered");
+  if (wal) {
+    const absl::Status s = wal->Sync();
+    Log(s.ok() ? "WAL synced; bye" : StrCat("WAL: ", ToStd(s.message())));
+    if (!s.ok()) return 1;
+  }
+  server->reset();
+  db.set_commit_sink(nullptr);
+  return 0;
+}
+
+}  // namespace
+}  // namespace vox
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("voxdb [flags]: the VoxDB server (see --help)");
+  absl::ParseCommandLine(argc, argv);
+  return vox::Main();
+}
