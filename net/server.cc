@@ -145,6 +145,7 @@ class Server::Impl {
   std::condition_variable release_cv_;
   std::mutex release_mu_;
   Timestamp last_now_ = 0;
+  std::chrono::steady_clock::time_point last_periodic_{};
 };
 
 // One client connection; lives on the network thread.
@@ -377,8 +378,17 @@ void Server::Impl::EngineLoop() {
     Task task;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty() && stopping_) return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (engine_.periodic && now - last_periodic_ >= std::chrono::seconds(1)) {
+      last_periodic_ = now;
+      engine_.periodic();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (tasks_.empty()) continue;
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }

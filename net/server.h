@@ -11,6 +11,7 @@
 #define VOXDB_NET_SERVER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -45,6 +46,9 @@ struct EngineParts {
   Checkpointer* checkpointer;
   Uuid database_id;
   Durability durability;
+  // Called on the engine thread between requests, at least once a second:
+  // scheduled checkpoints and time-based maintenance. May be empty.
+  std::function<void()> periodic;
 };
 
 class Server {

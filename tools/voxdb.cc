@@ -2,6 +2,7 @@
 // then serves the wire protocol (docs/protocol.md) until SIGTERM/SIGINT,
 // when it stops accepting, answers what is in flight, syncs the log and
 // exits 0.
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "engine/ops/maintenance.h"
 #include "net/server.h"
 #include "schema/str.h"
 #include "tools/datagen/datagen.h"
@@ -31,6 +33,11 @@ ABSL_FLAG(int, max_connections, 1024, "connections accepted at once");
 ABSL_FLAG(int, max_inflight, 128, "requests in flight per connection before it is not read");
 ABSL_FLAG(int, idle_timeout_s, 300, "seconds a silent connection is kept");
 ABSL_FLAG(int, keep_snapshots, 3, "snapshots kept by checkpoints");
+ABSL_FLAG(double, checkpoint_interval_s, 3600, "checkpoint at least this often (0: never by time)");
+ABSL_FLAG(uint64_t, checkpoint_wal_bytes, 1ull << 30,
+          "checkpoint once the WAL grew this much (0: never by size)");
+ABSL_FLAG(double, maintenance_interval_s, 10,
+          "run time-based work (expired mutes, bans, recordings, reservations) this often");
 
 namespace vox {
 namespace {
@@ -117,10 +124,49 @@ int Main() {
     sink = std::make_unique<WalCommitSink>(*wal);
     db.set_commit_sink(sink.get());
   }
+  // Engine-thread housekeeping: checkpoints on their schedule, time-based work.
+  const CheckpointPolicy policy{.interval_seconds = absl::GetFlag(FLAGS_checkpoint_interval_s),
+                                .wal_bytes = absl::GetFlag(FLAGS_checkpoint_wal_bytes),
+                                .keep = absl::GetFlag(FLAGS_keep_snapshots)};
+  const double maintenance_every = absl::GetFlag(FLAGS_maintenance_interval_s);
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  auto last_maintenance = last_checkpoint;
+  uint64_t wal_bytes_at_checkpoint = 0;
+  bool checkpoint_running = false;
+  auto periodic = [&] {
+    const auto now = std::chrono::steady_clock::now();
+    if (checkpoint_running && !checkpointer.running()) {
+      checkpoint_running = false;
+      auto info = checkpointer.Wait();
+      Log(info.ok() ? StrCat("checkpoint: ", info->path, " at LSN ", info->lsn)
+                    : StrCat("checkpoint failed: ", ToStd(info.status().message())));
+    }
+    const uint64_t wal_bytes = wal ? wal->stats().bytes : 0;
+    if (!checkpoint_running && sink != nullptr &&
+        CheckpointDue(policy, std::chrono::duration<double>(now - last_checkpoint).count(),
+                      wal_bytes - wal_bytes_at_checkpoint, report->database_id.lo)) {
+      auto pause = checkpointer.Start(db, sink->last_lsn());
+      if (pause.ok()) {
+        checkpoint_running = true;
+        last_checkpoint = now;
+        wal_bytes_at_checkpoint = wal_bytes;
+      }
+    }
+    if (maintenance_every > 0 &&
+        std::chrono::duration<double>(now - last_maintenance).count() >= maintenance_every) {
+      last_maintenance = now;
+      const Timestamp t = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      auto done = RunMaintenance(db, {.now = t});
+      if (!done.ok()) Log(StrCat("maintenance: ", ToStd(done.status().message())));
+    }
+  };
   auto server = Server::Start(options, {.db = &db, .wal = wal.get(), .sink = sink.get(),
                                         .checkpointer = &checkpointer,
                                         .database_id = report->database_id,
-                                        .durability = *durability});
+                                        .durability = *durability,
+                                        .periodic = periodic});
   if (!server.ok()) {
     Log(std::string(ToStd(server.status().message())));
     return 1;

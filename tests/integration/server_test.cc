@@ -7,6 +7,7 @@
 #include <asio.hpp>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -251,6 +252,37 @@ TEST_F(ServerTest, ConcurrentClientsGetTheirOwnAnswers) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 200);
   EXPECT_EQ(wrong.load(), 0);
+}
+
+}  // namespace
+}  // namespace vox
+
+namespace vox {
+namespace {
+
+TEST_F(ServerTest, CheckpointsRunOnTheirSchedule) {
+  ServerProcess server(dir_.path() + "/db",
+                       {"--checkpoint_interval_s=1", "--checkpoint_wal_bytes=0"});
+  auto c = server.Connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->RegisterUser("scheduled", "scheduled@example.com", "h", "S").ok());
+  // Within a few seconds (1 s +- 10% jitter, checked once a second) a
+  // snapshot appears without anyone asking for it.
+  bool found = false;
+  for (int i = 0; i < 50 && !found; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir_.path() + "/db/snapshots", ec)) {
+      found |= e.path().extension() == ".vsnap";
+    }
+  }
+  EXPECT_TRUE(found);
+  // And the data is all there after a restart from that snapshot plus the log.
+  EXPECT_EQ(WEXITSTATUS(server.Kill(SIGTERM)), 0);
+  ServerProcess again(dir_.path() + "/db");
+  auto c2 = again.Connect();
+  ASSERT_NE(c2, nullptr);
+  EXPECT_TRUE(c2->UserByEmail("scheduled@example.com").ok());
 }
 
 }  // namespace
