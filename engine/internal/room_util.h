@@ -9,6 +9,9 @@
 
 namespace vox::internal {
 
+// In-room authority: HOST 3 > CO_HOST 2 > PARTICIPANT 1.
+int RoleRank(ParticipantRole role);
+
 // The user's present participation in the room, or kNoRow.
 RowId FindPresent(const Database& db, RowId room, RowId user);
 

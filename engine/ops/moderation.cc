@@ -30,16 +30,8 @@ int PlatformRank(const Database& db, RowId user) {
 int RoomRank(const Database& db, RowId room, RowId user) {
   const RowId p = internal::FindPresent(db, room, user);
   if (p == kNoRow) return 0;
-  switch (
-      db.table(TableId::room_participants).GetEnum<ParticipantRole>(p, room_participants::role)) {
-    case ParticipantRole::HOST:
-      return 3;
-    case ParticipantRole::CO_HOST:
-      return 2;
-    case ParticipantRole::PARTICIPANT:
-      return 1;
-  }
-  return 0;
+  return internal::RoleRank(
+      db.table(TableId::room_participants).GetEnum<ParticipantRole>(p, room_participants::role));
 }
 
 absl::Status CheckAuthority(const Database& db, RowId moderator, RowId target, RowId room,

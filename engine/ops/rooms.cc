@@ -26,17 +26,7 @@ constexpr size_t kParticipantsByRoom = IndexNo("participants_by_room");
 
 // In-room authority; platform MODERATOR+ outranks everyone in any room.
 constexpr int kPlatformModeratorRank = 4;
-int RoleRank(ParticipantRole role) {
-  switch (role) {
-    case ParticipantRole::HOST:
-      return 3;
-    case ParticipantRole::CO_HOST:
-      return 2;
-    case ParticipantRole::PARTICIPANT:
-      return 1;
-  }
-  return 0;
-}
+using internal::RoleRank;
 
 std::string_view StatusName(RoomStatus s) { return EnumName(EnumId::RoomStatus, s); }
 
@@ -322,6 +312,18 @@ void SetParticipant(Txn& txn, RowId p, ColumnId c, const Value& v) {
 // ---- internal steps ------------------------------------------------------------
 
 namespace internal {
+
+int RoleRank(ParticipantRole role) {
+  switch (role) {
+    case ParticipantRole::HOST:
+      return 3;
+    case ParticipantRole::CO_HOST:
+      return 2;
+    case ParticipantRole::PARTICIPANT:
+      return 1;
+  }
+  return 0;
+}
 
 RowId FindPresent(const Database& db, RowId room, RowId user) {
   const Table& parts = db.table(TableId::room_participants);

@@ -59,20 +59,11 @@ class NotificationFixture : public ::testing::Test {
   }
 
   RowId AddParticipant(RowId user, RowId room, ParticipantRole role) {
-    Txn txn(db_, kNow - kDay);
-    const RowId p = txn.Insert(TableId::room_participants, {{room_participants::user_id, user},
-                                                            {room_participants::room_id, room},
-                                                            {room_participants::role, role}});
-    EXPECT_TRUE(txn.ok()) << txn.status();
-    txn.Commit();
-    return p;
+    return testing::AddParticipant(db_, kNow - kDay, user, room, role);
   }
 
   void SetColumn(TableId t, RowId r, ColumnId c, const Value& v) {
-    Txn txn(db_, kNow - kDay);
-    txn.Set(t, r, c, v);
-    ASSERT_TRUE(txn.ok()) << txn.status();
-    txn.Commit();
+    testing::SetColumn(db_, kNow - kDay, t, r, c, v);
   }
 
   Uuid UserId(RowId u) const { return db_.table(TableId::users).id(u); }

@@ -60,6 +60,26 @@ inline std::string DumpDb(const Database& db) {
   return out;
 }
 
+// Test setup only: a present participation of `user` in `room`, committed.
+inline RowId AddParticipant(Database& db, Timestamp at, RowId user, RowId room,
+                            ParticipantRole role) {
+  Txn txn(db, at);
+  const RowId p = txn.Insert(TableId::room_participants, {{room_participants::user_id, user},
+                                                          {room_participants::room_id, room},
+                                                          {room_participants::role, role}});
+  EXPECT_TRUE(txn.ok()) << txn.status().message();
+  txn.Commit();
+  return p;
+}
+
+// Test setup only: one column set in a committed transaction.
+inline void SetColumn(Database& db, Timestamp at, TableId t, RowId r, ColumnId c, const Value& v) {
+  Txn txn(db, at);
+  txn.Set(t, r, c, v);
+  EXPECT_TRUE(txn.ok()) << txn.status().message();
+  txn.Commit();
+}
+
 class EngineTest : public ::testing::Test {
  protected:
   EngineTest() : db_({.id_seed = 7}) {}
