@@ -23,9 +23,9 @@
 #include "benchmark/benchmark.h"
 #include "engine/ops/identity.h"
 #include "engine/ops/rooms.h"
+#include "schema/str.h"
 #include "tools/datagen/datagen.h"
 #include "wal/checkpoint.h"
-#include "schema/str.h"
 #include "wal/recovery.h"
 #include "wal/wal_sink.h"
 #include "wal/wal_writer.h"
@@ -106,11 +106,14 @@ void BM_DurableAppend(benchmark::State& state) {
           bool done = false;
           {
             std::lock_guard<std::mutex> lock(engine);
-            if (!writer.Append(payload, [&](const absl::Status&) {
-                          std::lock_guard<std::mutex> l(m);
-                          done = true;
-                          cv.notify_one();
-                        }).ok()) {
+            if (!writer
+                     .Append(payload,
+                             [&](const absl::Status&) {
+                               std::lock_guard<std::mutex> l(m);
+                               done = true;
+                               cv.notify_one();
+                             })
+                     .ok()) {
               return;
             }
           }
@@ -139,17 +142,18 @@ void BM_RecoveryReplay(benchmark::State& state) {
     auto report = Recover(PosixFileIo(), {.data_dir = dir}, db);
     auto device = UringLogDevice::Create();
     if (!report.ok() || !device.ok()) return state.SkipWithError("setup failed");
-    auto w = WalWriter::Open(PosixFileIo(), **device,
-                             {.dir = WalDir(dir), .database_id = report->database_id,
-                              .durability = Durability::kWrite},
-                             report->tail);
+    auto w = WalWriter::Open(
+        PosixFileIo(), **device,
+        {.dir = WalDir(dir), .database_id = report->database_id, .durability = Durability::kWrite},
+        report->tail);
     if (!w.ok()) return state.SkipWithError("setup failed");
     WalCommitSink sink(**w);
     db.set_commit_sink(&sink);
     for (int i = 0; i < kTxns; ++i) {
       const std::string name = StrCat("user", i), email = StrCat("user", i, "@example.com");
-      if (!RegisterUser(db, {.now = 1'000'000 + i}, {.username = name, .email = email,
-                                                     .password_hash = "h", .display_name = name})
+      if (!RegisterUser(
+               db, {.now = 1'000'000 + i},
+               {.username = name, .email = email, .password_hash = "h", .display_name = name})
                .ok()) {
         return state.SkipWithError("setup failed");
       }
@@ -206,7 +210,9 @@ void BM_WriteLatencyDuringSnapshot(benchmark::State& state) {
       if (j.ok()) (void)(*w)->Sync();
       latencies.push_back(
           std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-      if (j.ok()) (void)LeaveRoom(db, {.now = now}, room_id, users.id(data->active_users[(next - 1) % data->active_users.size()]));
+      if (j.ok())
+        (void)LeaveRoom(db, {.now = now}, room_id,
+                        users.id(data->active_users[(next - 1) % data->active_users.size()]));
     }
     if (with_snapshot) (void)cp.Wait();
   }
@@ -219,7 +225,11 @@ void BM_WriteLatencyDuringSnapshot(benchmark::State& state) {
   w->reset();
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_WriteLatencyDuringSnapshot)->Arg(0)->Arg(1)->Iterations(3)->UseRealTime()
+BENCHMARK(BM_WriteLatencyDuringSnapshot)
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(3)
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -278,8 +278,8 @@ absl::Status Table::FinishLoad() {
       twice = primary_->Find(key) != kNoRow;
     }
     if (twice) {
-      return absl::DataLossError(StrCat("loading ", def_.name, ": id ", FormatUuid(my),
-                                        " appears twice"));
+      return absl::DataLossError(
+          StrCat("loading ", def_.name, ": id ", FormatUuid(my), " appears twice"));
     }
   }
   return absl::OkStatus();

@@ -97,7 +97,7 @@ class Table {
   struct Image {
     TableId table;
     size_t row_count;
-    std::vector<Column::ChunkImage> live;                 // 1 byte a row
+    std::vector<Column::ChunkImage> live;                  // 1 byte a row
     std::vector<std::vector<Column::ChunkImage>> columns;  // per column
     std::vector<StringHeap::Image> heaps;                  // per column (empty unless strings)
   };

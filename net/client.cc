@@ -23,8 +23,8 @@ Uuid U(const wire::Uuid* u) { return u == nullptr ? Uuid{} : Uuid{u->hi(), u->lo
 std::string S(const fb::String* s) { return s == nullptr ? std::string() : s->str(); }
 
 template <typename T>
-std::vector<uint8_t> Frame(fb::FlatBufferBuilder& fbb, uint64_t id, wire::Op type,
-                           fb::Offset<T> op, bool read_unsynced) {
+std::vector<uint8_t> Frame(fb::FlatBufferBuilder& fbb, uint64_t id, wire::Op type, fb::Offset<T> op,
+                           bool read_unsynced) {
   wire::RequestBuilder rb(fbb);
   rb.add_id(id);
   rb.add_op_type(type);
@@ -51,8 +51,7 @@ class Client::Call {
   fb::FlatBufferBuilder& fbb() { return fbb_; }
 
   template <typename T>
-  absl::StatusOr<const wire::Response*> Send(wire::Op type, fb::Offset<T> op,
-                                             wire::Result expect) {
+  absl::StatusOr<const wire::Response*> Send(wire::Op type, fb::Offset<T> op, wire::Result expect) {
     auto frame = client_.RoundTrip(Frame(fbb_, id_, type, op, client_.options_.read_unsynced), id_);
     if (!frame.ok()) return frame.status();
     response_ = std::move(*frame);
@@ -158,8 +157,8 @@ absl::StatusOr<Registered> Client::RegisterUser(std::string_view username, std::
   auto& f = call.fbb();
   auto op = wire::CreateRegisterUser(f, f.CreateString(username), f.CreateString(email),
                                      f.CreateString(password_hash), f.CreateString(display_name));
-  VOX_ASSIGN_OR_RETURN(auto r, call.Send(wire::Op::RegisterUser, op,
-                                         wire::Result::RegisterUserResult));
+  VOX_ASSIGN_OR_RETURN(auto r,
+                       call.Send(wire::Op::RegisterUser, op, wire::Result::RegisterUserResult));
   const auto* x = r->result_as_RegisterUserResult();
   return Registered{U(x->user_id()), U(x->auth_provider_id()), U(x->wallet_id())};
 }
@@ -175,8 +174,8 @@ absl::StatusOr<OpenedRoom> Client::CreateAndOpenRoom(const Uuid& owner, std::str
   for (const auto& tag : tags) t.push_back(f.CreateString(tag));
   auto op = wire::CreateCreateAndOpenRoom(f, &o, f.CreateString(room_code), f.CreateString(title),
                                           max_participants, true, f.CreateVector(t));
-  VOX_ASSIGN_OR_RETURN(auto r, call.Send(wire::Op::CreateAndOpenRoom, op,
-                                         wire::Result::CreateRoomResult));
+  VOX_ASSIGN_OR_RETURN(auto r,
+                       call.Send(wire::Op::CreateAndOpenRoom, op, wire::Result::CreateRoomResult));
   const auto* x = r->result_as_CreateRoomResult();
   return OpenedRoom{U(x->room_id()), U(x->host_participant_id()), S(x->room_code())};
 }
@@ -193,16 +192,17 @@ absl::StatusOr<Joined> Client::JoinRoom(const Uuid& room, const Uuid& user) {
 absl::Status Client::LeaveRoom(const Uuid& room, const Uuid& user) {
   Call call(*this);
   const auto r_ = W(room), u_ = W(user);
-  return call.Send(wire::Op::LeaveRoom, wire::CreateLeaveRoom(call.fbb(), &r_, &u_),
-                   wire::Result::Empty)
+  return call
+      .Send(wire::Op::LeaveRoom, wire::CreateLeaveRoom(call.fbb(), &r_, &u_), wire::Result::Empty)
       .status();
 }
 
 absl::Status Client::SetMuted(const Uuid& room, const Uuid& actor, const Uuid& target, bool m) {
   Call call(*this);
   const auto r_ = W(room), a = W(actor), t = W(target);
-  return call.Send(wire::Op::SetMuted, wire::CreateSetMuted(call.fbb(), &r_, &a, &t, m),
-                   wire::Result::Empty)
+  return call
+      .Send(wire::Op::SetMuted, wire::CreateSetMuted(call.fbb(), &r_, &a, &t, m),
+            wire::Result::Empty)
       .status();
 }
 
@@ -288,8 +288,9 @@ absl::StatusOr<RowsPage> Client::RoomAuditTrail(const Uuid& room, uint32_t limit
 absl::StatusOr<bool> Client::IsBanned(const Uuid& room, const Uuid& user) {
   Call call(*this);
   const auto r_ = W(room), u = W(user);
-  VOX_ASSIGN_OR_RETURN(auto r, call.Send(wire::Op::IsBanned, wire::CreateIsBanned(call.fbb(), &r_, &u),
-                                         wire::Result::BoolResult));
+  VOX_ASSIGN_OR_RETURN(auto r,
+                       call.Send(wire::Op::IsBanned, wire::CreateIsBanned(call.fbb(), &r_, &u),
+                                 wire::Result::BoolResult));
   return r->result_as_BoolResult()->value();
 }
 
@@ -303,8 +304,8 @@ absl::StatusOr<std::string> Client::GetRow(std::string_view table, const Uuid& i
 
 absl::StatusOr<ServerStats> Client::Stats() {
   Call call(*this);
-  VOX_ASSIGN_OR_RETURN(auto r, call.Send(wire::Op::Stats, wire::CreateStats(call.fbb()),
-                                         wire::Result::StatsResult));
+  VOX_ASSIGN_OR_RETURN(
+      auto r, call.Send(wire::Op::Stats, wire::CreateStats(call.fbb()), wire::Result::StatsResult));
   const auto* x = r->result_as_StatsResult();
   ServerStats s{x->commits(), x->durable_lsn(), S(x->durability()), {}};
   if (x->tables() != nullptr) {

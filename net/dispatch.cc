@@ -42,8 +42,8 @@ class Builder {
 
   std::vector<uint8_t> Finish(const absl::Status& status, wire::Result type = wire::Result::NONE,
                               fb::Offset<void> result = 0) {
-    auto message = status.ok() ? 0 : fbb_.CreateString(status.message().data(),
-                                                       status.message().size());
+    auto message =
+        status.ok() ? 0 : fbb_.CreateString(status.message().data(), status.message().size());
     wire::ResponseBuilder r(fbb_);
     r.add_id(id_);
     r.add_code(static_cast<wire::StatusCode>(status.code()));
@@ -82,9 +82,11 @@ std::vector<uint8_t> Execute(EngineParts& e, const wire::Request& req, Builder& 
   switch (req.op_type()) {
     case Op::RegisterUser: {
       const auto* op = req.op_as_RegisterUser();
-      auto r = RegisterUser(db, ctx, {.username = View(op->username()), .email = View(op->email()),
-                                      .password_hash = View(op->password_hash()),
-                                      .display_name = View(op->display_name())});
+      auto r = RegisterUser(db, ctx,
+                            {.username = View(op->username()),
+                             .email = View(op->email()),
+                             .password_hash = View(op->password_hash()),
+                             .display_name = View(op->display_name())});
       if (!r.ok()) return b.Finish(r.status());
       const auto u = ToWire(r->user_id), a = ToWire(r->auth_provider_id), w = ToWire(r->wallet_id);
       return b.Finish(absl::OkStatus(), wire::Result::RegisterUserResult,
@@ -99,9 +101,11 @@ std::vector<uint8_t> Execute(EngineParts& e, const wire::Request& req, Builder& 
       RoomSettings settings{.is_public = op->is_public()};
       if (op->max_participants() != 0) settings.max_participants = op->max_participants();
       if (!tags.empty()) settings.tags = std::span<const std::string_view>(tags);
-      auto r = CreateAndOpenRoom(db, ctx, {.owner_id = FromWire(op->owner_id()),
-                                           .room_code = View(op->room_code()),
-                                           .title = View(op->title()), .settings = settings});
+      auto r = CreateAndOpenRoom(db, ctx,
+                                 {.owner_id = FromWire(op->owner_id()),
+                                  .room_code = View(op->room_code()),
+                                  .title = View(op->title()),
+                                  .settings = settings});
       if (!r.ok()) return b.Finish(r.status());
       const auto room = ToWire(r->room_id), host = ToWire(r->host_participant_id);
       auto code = b.fbb().CreateString(r->room_code);
@@ -114,9 +118,9 @@ std::vector<uint8_t> Execute(EngineParts& e, const wire::Request& req, Builder& 
       if (!r.ok()) return b.Finish(r.status());
       const auto p = ToWire(r->participant_id);
       auto role = b.fbb().CreateString(std::string(EnumName(EnumId::ParticipantRole, r->role)));
-      return b.Finish(absl::OkStatus(), wire::Result::JoinRoomResult,
-                      wire::CreateJoinRoomResult(b.fbb(), &p, role, r->muted, r->room_started)
-                          .Union());
+      return b.Finish(
+          absl::OkStatus(), wire::Result::JoinRoomResult,
+          wire::CreateJoinRoomResult(b.fbb(), &p, role, r->muted, r->room_started).Union());
     }
     case Op::LeaveRoom: {
       const auto* op = req.op_as_LeaveRoom();
@@ -138,8 +142,10 @@ std::vector<uint8_t> Execute(EngineParts& e, const wire::Request& req, Builder& 
     }
     case Op::TopUp: {
       const auto* op = req.op_as_TopUp();
-      auto r = TopUp(db, ctx, {.user_id = FromWire(op->user_id()), .amount = op->amount(),
-                               .idempotency_key = View(op->idempotency_key())});
+      auto r = TopUp(db, ctx,
+                     {.user_id = FromWire(op->user_id()),
+                      .amount = op->amount(),
+                      .idempotency_key = View(op->idempotency_key())});
       if (!r.ok()) return b.Finish(r.status());
       const auto t = ToWire(r->transfer_id);
       return b.Finish(absl::OkStatus(), wire::Result::TransferResult,
@@ -149,16 +155,19 @@ std::vector<uint8_t> Execute(EngineParts& e, const wire::Request& req, Builder& 
       const auto* op = req.op_as_Gift();
       std::optional<Uuid> room;
       if (op->room_id() != nullptr) room = FromWire(op->room_id());
-      auto r = Gift(db, ctx, {.sender_id = FromWire(op->sender_id()),
-                              .receiver_id = FromWire(op->receiver_id()), .amount = op->amount(),
-                              .room_id = room, .idempotency_key = View(op->idempotency_key())});
+      auto r = Gift(db, ctx,
+                    {.sender_id = FromWire(op->sender_id()),
+                     .receiver_id = FromWire(op->receiver_id()),
+                     .amount = op->amount(),
+                     .room_id = room,
+                     .idempotency_key = View(op->idempotency_key())});
       if (!r.ok()) return b.Finish(r.status());
       const auto t = ToWire(r->gift_id);
       const auto f = ToWire(r->fee_id.value_or(Uuid{}));
-      return b.Finish(absl::OkStatus(), wire::Result::TransferResult,
-                      wire::CreateTransferResult(b.fbb(), &t, r->fee_id ? &f : nullptr, r->fee,
-                                                 r->already_done)
-                          .Union());
+      return b.Finish(
+          absl::OkStatus(), wire::Result::TransferResult,
+          wire::CreateTransferResult(b.fbb(), &t, r->fee_id ? &f : nullptr, r->fee, r->already_done)
+              .Union());
     }
     case Op::UserByEmail: {
       const RowId u = FindUserByEmail(db, View(req.op_as_UserByEmail()->email()));
@@ -222,7 +231,8 @@ std::vector<uint8_t> Execute(EngineParts& e, const wire::Request& req, Builder& 
       std::vector<fb::Offset<wire::TableStats>> tables;
       for (const TableDef& def : kTables) {
         const Table& t = db.table(def.id);
-        tables.push_back(wire::CreateTableStats(b.fbb(), b.fbb().CreateString(std::string(def.name)),
+        tables.push_back(wire::CreateTableStats(b.fbb(),
+                                                b.fbb().CreateString(std::string(def.name)),
                                                 t.live_count(), t.ColumnBytes(), t.IndexBytes()));
       }
       auto vec = b.fbb().CreateVector(tables);
@@ -241,10 +251,10 @@ std::vector<uint8_t> Execute(EngineParts& e, const wire::Request& req, Builder& 
       auto info = e.checkpointer->Wait();
       if (!info.ok()) return b.Finish(info.status());
       auto path = b.fbb().CreateString(info->path);
-      return b.Finish(absl::OkStatus(), wire::Result::CheckpointResult,
-                      wire::CreateCheckpointResult(b.fbb(), path, info->lsn, info->bytes,
-                                                   *pause * 1e6)
-                          .Union());
+      return b.Finish(
+          absl::OkStatus(), wire::Result::CheckpointResult,
+          wire::CreateCheckpointResult(b.fbb(), path, info->lsn, info->bytes, *pause * 1e6)
+              .Union());
     }
     case Op::Hello:
       return b.Finish(absl::FailedPreconditionError("Hello is only the first request"));
@@ -258,9 +268,12 @@ std::vector<uint8_t> Execute(EngineParts& e, const wire::Request& req, Builder& 
 
 const char* RoleName(Role role) {
   switch (role) {
-    case Role::kReadOnly: return "readonly";
-    case Role::kApp: return "app";
-    case Role::kAdmin: return "admin";
+    case Role::kReadOnly:
+      return "readonly";
+    case Role::kApp:
+      return "app";
+    case Role::kAdmin:
+      return "admin";
   }
   return "?";
 }

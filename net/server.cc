@@ -53,12 +53,12 @@ absl::StatusOr<std::vector<std::pair<std::string, Role>>> LoadTokens(const std::
     } else if (role == "readonly") {
       r = Role::kReadOnly;
     } else {
-      return absl::InvalidArgumentError(StrCat(path, " line ", line, ": role '", role,
-                                               "' is not admin, app or readonly"));
+      return absl::InvalidArgumentError(
+          StrCat(path, " line ", line, ": role '", role, "' is not admin, app or readonly"));
     }
     if (token.size() < 16) {
-      return absl::InvalidArgumentError(StrCat(path, " line ", line,
-                                               ": tokens must be at least 16 characters"));
+      return absl::InvalidArgumentError(
+          StrCat(path, " line ", line, ": tokens must be at least 16 characters"));
     }
     tokens.emplace_back(token, r);
   }
@@ -202,9 +202,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     uint32_t length;
     std::memcpy(&length, header_, 4);  // little-endian, as FlatBuffers writes it
     if (length == 0 || length > server_.options_.max_frame_bytes) {
-      Write(net::ErrorFrame(0, absl::ResourceExhaustedError(
-                                   StrCat("frame of ", length, " bytes; the limit is ",
-                                          server_.options_.max_frame_bytes))));
+      Write(net::ErrorFrame(
+          0, absl::ResourceExhaustedError(StrCat("frame of ", length, " bytes; the limit is ",
+                                                 server_.options_.max_frame_bytes))));
       return CloseAfterWrites();
     }
     // Keep the size prefix in front: the buffer's alignment is relative to it.
@@ -219,23 +219,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnFrame() {
     flatbuffers::Verifier verifier(body_.data(), body_.size());
     if (!wire::VerifySizePrefixedRequestBuffer(verifier)) {
-      Write(net::ErrorFrame(0, absl::InvalidArgumentError(
-                                   "malformed frame: not a valid Request; closing")));
+      Write(net::ErrorFrame(
+          0, absl::InvalidArgumentError("malformed frame: not a valid Request; closing")));
       return CloseAfterWrites();
     }
     const wire::Request* req = wire::GetSizePrefixedRequest(body_.data());
     if (!hello_done_) {
       if (req->op_type() != wire::Op::Hello) {
-        Write(net::ErrorFrame(req->id(), absl::UnauthenticatedError(
-                                             "the first request must be Hello")));
+        Write(net::ErrorFrame(req->id(),
+                              absl::UnauthenticatedError("the first request must be Hello")));
         return CloseAfterWrites();
       }
       const wire::Hello* hello = req->op_as_Hello();
       if (hello->protocol_version() != kProtocolVersion) {
         Write(net::ErrorFrame(
-            req->id(), absl::FailedPreconditionError(StrCat(
-                           "protocol version ", hello->protocol_version(),
-                           " is not supported; this server speaks ", kProtocolVersion))));
+            req->id(), absl::FailedPreconditionError(
+                           StrCat("protocol version ", hello->protocol_version(),
+                                  " is not supported; this server speaks ", kProtocolVersion))));
         return CloseAfterWrites();
       }
       auto role = server_.Authenticate(
@@ -250,8 +250,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       hello_done_ = true;
       flatbuffers::FlatBufferBuilder fbb(256);
       const wire::Uuid id(server_.engine_.database_id.hi, server_.engine_.database_id.lo);
-      auto result = wire::CreateHelloResult(fbb, kProtocolVersion,
-                                            fbb.CreateString(kServerVersion),
+      auto result = wire::CreateHelloResult(fbb, kProtocolVersion, fbb.CreateString(kServerVersion),
                                             fbb.CreateString(net::RoleName(role_)), &id);
       wire::ResponseBuilder rb(fbb);
       rb.add_id(req->id());
@@ -348,9 +347,9 @@ void Server::Impl::Accept() {
     if (connections_ >= options_.max_connections) {
       auto conn = std::make_shared<Connection>(*this, std::move(socket));
       ++connections_;
-      conn->Write(net::ErrorFrame(0, absl::ResourceExhaustedError(
-                                         StrCat("too many connections (", options_.max_connections,
-                                                "); try again later"))));
+      conn->Write(net::ErrorFrame(
+          0, absl::ResourceExhaustedError(StrCat("too many connections (", options_.max_connections,
+                                                 "); try again later"))));
       conn->CloseAfterWrites();
     } else {
       socket.set_option(tcp::no_delay(true));

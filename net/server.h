@@ -41,8 +41,8 @@ struct ServerOptions {
 // What the engine thread works on. All must outlive the server.
 struct EngineParts {
   Database* db;
-  WalWriter* wal;         // null with durability none
-  WalCommitSink* sink;    // null with durability none
+  WalWriter* wal;       // null with durability none
+  WalCommitSink* sink;  // null with durability none
   Checkpointer* checkpointer;
   Uuid database_id;
   Durability durability;

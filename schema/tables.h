@@ -81,10 +81,11 @@ constexpr std::string_view EnumName(EnumId id, E value) {
 
 // ---- Tables -----------------------------------------------------------------
 
-#define VOX_TABLES(T)                                                                              \
-  T(users)                                                                                         \
-  T(auth_providers) T(room_categories) T(tags) T(rooms) T(room_participants) T(call_sessions)      \
-      T(recordings) T(audit_logs) T(moderation_actions) T(wallets) T(transactions) T(fee_schedule) \
+#define VOX_TABLES(T)                                                                     \
+  T(users)                                                                                \
+  T(auth_providers)                                                                       \
+  T(room_categories) T(tags) T(rooms) T(room_participants) T(call_sessions) T(recordings) \
+      T(audit_logs) T(moderation_actions) T(wallets) T(transactions) T(fee_schedule)      \
           T(premium_features) T(premium_purchases) T(notifications) T(system_events)
 
 #define VOX_TABLE_ID_(name) name,

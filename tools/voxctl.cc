@@ -35,8 +35,8 @@
 #include "tools/datagen/datagen.h"
 #include "wal/change_codec.h"
 #include "wal/checkpoint.h"
-#include "wal/snapshot.h"
 #include "wal/recovery.h"
+#include "wal/snapshot.h"
 #include "wal/wal_reader.h"
 #include "wal/wal_sink.h"
 
@@ -562,8 +562,8 @@ int DemoMain(double scale) {
             ? WalWriter::Open(PosixFileIo(), **dev,
                               {.dir = WalDir(dir), .database_id = report->database_id},
                               report->tail)
-            : absl::StatusOr<std::unique_ptr<WalWriter>>(
-                  report.ok() ? dev.status() : report.status());
+            : absl::StatusOr<std::unique_ptr<WalWriter>>(report.ok() ? dev.status()
+                                                                     : report.status());
     if (!w.ok()) {
       std::fprintf(stderr, "voxctl: %s\n", Message(w.status()).c_str());
       return 1;
@@ -589,11 +589,12 @@ int DemoMain(double scale) {
   if (writer) {
     const absl::Status s = writer->Sync();
     db.set_commit_sink(nullptr);
-    std::printf("\nWAL: %llu transactions logged and synced: %s. Inspect them with\n"
-                "  voxctl wal dump --data=%s\n"
-                "  voxctl snapshot list --data=%s\n",
-                static_cast<unsigned long long>(writer->stats().records),
-                s.ok() ? "ok" : Message(s).c_str(), dir.c_str(), dir.c_str());
+    std::printf(
+        "\nWAL: %llu transactions logged and synced: %s. Inspect them with\n"
+        "  voxctl wal dump --data=%s\n"
+        "  voxctl snapshot list --data=%s\n",
+        static_cast<unsigned long long>(writer->stats().records),
+        s.ok() ? "ok" : Message(s).c_str(), dir.c_str(), dir.c_str());
   }
   return rc;
 }

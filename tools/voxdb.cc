@@ -24,8 +24,9 @@ ABSL_FLAG(std::string, durability, "fsync",
           "fsync (ack after fdatasync), write (ack after write, sync every 10 ms), none (no log)");
 ABSL_FLAG(std::string, token_file, "",
           "file of 'role token' lines (admin, app, readonly); empty: loopback clients only");
-ABSL_FLAG(std::string, recovery, "strict",
-          "strict: refuse to start on mid-log corruption; stop-at-last-good: keep what precedes it");
+ABSL_FLAG(
+    std::string, recovery, "strict",
+    "strict: refuse to start on mid-log corruption; stop-at-last-good: keep what precedes it");
 ABSL_FLAG(double, demo_scale, 0,
           "if the database is new, load the WORKLOAD.md data set at this scale factor first");
 ABSL_FLAG(uint64_t, max_frame_bytes, 4u << 20, "largest request frame accepted");
@@ -76,10 +77,11 @@ int Main() {
 
   Database db;
   Log(StrCat("recovering ", dir, " ..."));
-  auto report = Recover(io, {.data_dir = dir,
-                             .mode = recovery_flag == "strict" ? RecoveryMode::kStrict
-                                                               : RecoveryMode::kStopAtLastGood},
-                        db);
+  auto report = Recover(
+      io,
+      {.data_dir = dir,
+       .mode = recovery_flag == "strict" ? RecoveryMode::kStrict : RecoveryMode::kStopAtLastGood},
+      db);
   if (!report.ok()) {
     Log(StrCat("cannot start: ", ToStd(report.status().message())));
     return 1;
@@ -112,10 +114,10 @@ int Main() {
       return 1;
     }
     device = std::move(*dev);
-    auto w = WalWriter::Open(io, *device,
-                             {.dir = WalDir(dir), .database_id = report->database_id,
-                              .durability = *durability},
-                             report->tail);
+    auto w = WalWriter::Open(
+        io, *device,
+        {.dir = WalDir(dir), .database_id = report->database_id, .durability = *durability},
+        report->tail);
     if (!w.ok()) {
       Log(StrCat("WAL: ", ToStd(w.status().message())));
       return 1;
@@ -162,7 +164,9 @@ int Main() {
       if (!done.ok()) Log(StrCat("maintenance: ", ToStd(done.status().message())));
     }
   };
-  auto server = Server::Start(options, {.db = &db, .wal = wal.get(), .sink = sink.get(),
+  auto server = Server::Start(options, {.db = &db,
+                                        .wal = wal.get(),
+                                        .sink = sink.get(),
                                         .checkpointer = &checkpointer,
                                         .database_id = report->database_id,
                                         .durability = *durability,

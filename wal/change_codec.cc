@@ -202,7 +202,8 @@ absl::Status ApplyTransaction(Database& db, std::string_view payload) {
       table.Release(c.row);
       continue;
     }
-    for (ColumnId col = 0; col < c.values.size(); ++col) table.WriteValue(c.row, col, c.values[col]);
+    for (ColumnId col = 0; col < c.values.size(); ++col)
+      table.WriteValue(c.row, col, c.values[col]);
   }
   // 3. Puts rejoin their indexes.
   for (const Change& c : changes) {
@@ -226,8 +227,8 @@ absl::StatusOr<std::string> DescribeTransaction(std::string_view payload) {
   std::string out;
   for (const Change& c : changes) {
     if (!out.empty()) out += "; ";
-    out += StrCat(GetTable(c.table).name, c.kind == kPut ? " put row " : " delete row ", c.row,
-                  " ", FormatUuid(c.id));
+    out += StrCat(GetTable(c.table).name, c.kind == kPut ? " put row " : " delete row ", c.row, " ",
+                  FormatUuid(c.id));
   }
   return out;
 }

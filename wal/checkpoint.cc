@@ -57,8 +57,7 @@ absl::StatusOr<double> Checkpointer::Start(const Database& db, uint64_t lsn) {
   if (thread_.joinable()) thread_.join();
   const auto t0 = std::chrono::steady_clock::now();
   auto image = std::make_shared<std::vector<Table::Image>>(db.Pin());
-  const double pause =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double pause = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   thread_ = std::thread([this, image, lsn] {
     const absl::Status made = io_.MakeDir(SnapshotDir(data_dir_));
     absl::StatusOr<SnapshotInfo> info =

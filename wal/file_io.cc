@@ -39,8 +39,8 @@ class Posix final : public FileIo {
   absl::StatusOr<size_t> PRead(int fd, void* data, size_t n, uint64_t offset) override {
     size_t done = 0;
     while (done < n) {
-      const ssize_t r = ::pread(fd, static_cast<char*>(data) + done, n - done,
-                                static_cast<off_t>(offset + done));
+      const ssize_t r =
+          ::pread(fd, static_cast<char*>(data) + done, n - done, static_cast<off_t>(offset + done));
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) return ErrnoStatus(errno, "pread");
       if (r == 0) break;
@@ -207,7 +207,8 @@ absl::Status FaultyFileIo::Unlink(const std::string& path) {
 }
 
 absl::Status FaultyFileIo::SyncDir(const std::string& dir) {
-  if (int e = Check(Op::kSyncDir)) return ErrnoStatus(e, StrCat("fsync directory ", dir, " (injected)"));
+  if (int e = Check(Op::kSyncDir))
+    return ErrnoStatus(e, StrCat("fsync directory ", dir, " (injected)"));
   return base_.SyncDir(dir);
 }
 

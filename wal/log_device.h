@@ -39,9 +39,7 @@ class UringLogDevice final : public LogDevice {
 
   // Tests: sees each completion's result (op 0: write, 1: fdatasync) and
   // may replace it, to simulate short writes and device errors.
-  void set_completion_hook(std::function<int(int op, int result)> hook) {
-    hook_ = std::move(hook);
-  }
+  void set_completion_hook(std::function<int(int op, int result)> hook) { hook_ = std::move(hook); }
 
  private:
   UringLogDevice() = default;

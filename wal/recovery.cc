@@ -79,8 +79,8 @@ absl::StatusOr<RecoveryReport> Recover(FileIo& io, const RecoveryOptions& option
     report.snapshot_seconds = loaded->seconds;
     break;
   }
-  WalScanOptions scan_options{.mode = options.mode, .repair = true,
-                              .after_lsn = report.snapshot_lsn};
+  WalScanOptions scan_options{
+      .mode = options.mode, .repair = true, .after_lsn = report.snapshot_lsn};
   bool stopped = false;
   auto scan = ScanWal(io, WalDir(options.data_dir), report.database_id, scan_options,
                       [&](const WalRecord& r) -> absl::Status {
@@ -139,9 +139,10 @@ absl::StatusOr<RecoveryReport> Recover(FileIo& io, const RecoveryOptions& option
 std::string DescribeRecovery(const RecoveryReport& r) {
   std::string out = StrCat("database ", FormatUuid(r.database_id));
   if (r.created) return StrCat(out, ": new, empty");
-  out += r.snapshot.empty() ? ": no snapshot"
-                            : StrCat(": snapshot ", r.snapshot, " (LSN ", r.snapshot_lsn, ", loaded in ",
-                                     static_cast<int64_t>(r.snapshot_seconds * 1000), " ms)");
+  out += r.snapshot.empty()
+             ? ": no snapshot"
+             : StrCat(": snapshot ", r.snapshot, " (LSN ", r.snapshot_lsn, ", loaded in ",
+                      static_cast<int64_t>(r.snapshot_seconds * 1000), " ms)");
   out += StrCat(", ", r.records_replayed, " WAL records replayed, now at LSN ", r.last_lsn);
   if (r.torn_tail) out += StrCat("; a torn tail was cut off (", r.torn_detail, ")");
   if (r.discarded_segments > 0) {

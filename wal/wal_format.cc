@@ -23,9 +23,7 @@ bool RecordHeaderValid(const RecordHeader& h) {
   return h.header_hash == Hash(reinterpret_cast<const char*>(&h) + 8, kRecordHeaderSize - 8);
 }
 
-void SealSegmentHeader(SegmentHeader* h) {
-  h->header_hash = Hash(h, kSegmentHeaderSize - 8);
-}
+void SealSegmentHeader(SegmentHeader* h) { h->header_hash = Hash(h, kSegmentHeaderSize - 8); }
 
 bool SegmentHeaderValid(const SegmentHeader& h) {
   return std::memcmp(h.magic, kSegmentMagic, sizeof(kSegmentMagic)) == 0 &&

@@ -120,9 +120,9 @@ absl::StatusOr<WalScan> ScanWal(FileIo& io, const std::string& dir, const Uuid& 
       return absl::DataLossError(StrCat(path, ": segment of another database"));
     }
     if (sh.schema != kSchemaVersion || sh.format != wal::kFormatVersion) {
-      return absl::FailedPreconditionError(StrCat(path, ": format ", sh.format, ", schema ",
-                                                  sh.schema, "; this build reads format ",
-                                                  wal::kFormatVersion, ", schema ", kSchemaVersion));
+      return absl::FailedPreconditionError(
+          StrCat(path, ": format ", sh.format, ", schema ", sh.schema, "; this build reads format ",
+                 wal::kFormatVersion, ", schema ", kSchemaVersion));
     }
     if (sh.first_lsn != wal::ParseSegmentName(segments[i])) {
       return absl::DataLossError(StrCat(path, ": its header says it starts at LSN ", sh.first_lsn));
@@ -150,9 +150,9 @@ absl::StatusOr<WalScan> ScanWal(FileIo& io, const std::string& dir, const Uuid& 
       RecordHeader h;
       std::memcpy(&h, seg.data() + at, sizeof(h));
       if (lsn > options.after_lsn) {
-        VOX_RETURN_IF_ERROR(fn(WalRecord{
-            lsn, std::string_view(seg).substr(at + wal::kRecordHeaderSize, h.length),
-            &segments[i], at}));
+        VOX_RETURN_IF_ERROR(
+            fn(WalRecord{lsn, std::string_view(seg).substr(at + wal::kRecordHeaderSize, h.length),
+                         &segments[i], at}));
       }
       if (scan.records++ == 0) scan.first_lsn = lsn;
       scan.last_lsn = lsn;

@@ -36,7 +36,7 @@ struct WalRecord {
 };
 
 struct WalScan {
-  uint64_t records = 0;   // valid records read (all of them, not just those passed on)
+  uint64_t records = 0;  // valid records read (all of them, not just those passed on)
   uint64_t first_lsn = 0;
   uint64_t last_lsn = 0;  // 0: an empty log
   WalTail tail;           // where a writer continues

@@ -5,8 +5,8 @@
 #include <chrono>
 #include <vector>
 
-#include "schema/str.h"
 #include "schema/schema.h"
+#include "schema/str.h"
 #include "wal/wal_format.h"
 
 namespace vox {
@@ -24,9 +24,12 @@ absl::StatusOr<Durability> ParseDurability(std::string_view name) {
 
 std::string_view DurabilityName(Durability d) {
   switch (d) {
-    case Durability::kFsync: return "fsync";
-    case Durability::kWrite: return "write";
-    case Durability::kNone: return "none";
+    case Durability::kFsync:
+      return "fsync";
+    case Durability::kWrite:
+      return "write";
+    case Durability::kNone:
+      return "none";
   }
   return "?";
 }
@@ -186,8 +189,8 @@ void WalWriter::FailAll(const absl::Status& error, std::deque<Pending>& batch) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (status_.ok()) {
-      status_ = absl::Status(error.code(),
-                             StrCat("the write-ahead log stopped taking writes: ", error.message()));
+      status_ = absl::Status(
+          error.code(), StrCat("the write-ahead log stopped taking writes: ", error.message()));
     }
     rest.swap(queue_);
     queued_bytes_ = 0;

@@ -52,9 +52,9 @@ struct WalOptions {
 // Where the log continues (from recovery, or a new log).
 struct WalTail {
   uint64_t next_lsn = 1;
-  uint64_t prev_hash = 0;      // header hash of record next_lsn - 1
-  std::string segment;         // the segment to continue; empty: start a new one
-  uint64_t offset = 0;         // where in it the next record goes
+  uint64_t prev_hash = 0;  // header hash of record next_lsn - 1
+  std::string segment;     // the segment to continue; empty: start a new one
+  uint64_t offset = 0;     // where in it the next record goes
 };
 
 class WalWriter {
@@ -106,7 +106,7 @@ class WalWriter {
   const WalOptions options_;
 
   mutable std::mutex mu_;
-  std::condition_variable wake_;      // the WAL thread: work, sync request or stop
+  std::condition_variable wake_;              // the WAL thread: work, sync request or stop
   mutable std::condition_variable progress_;  // Sync() and WaitAcknowledged() waiters
   std::deque<Pending> queue_;
   size_t queued_bytes_ = 0;

@@ -37,10 +37,10 @@ constexpr Timestamp kT0 = 1793491200LL * kMicrosPerSecond;
   if (!report.ok()) _exit(3);
   auto device = UringLogDevice::Create();
   if (!device.ok()) _exit(4);
-  auto writer = WalWriter::Open(PosixFileIo(), **device,
-                                {.dir = WalDir(dir), .database_id = report->database_id,
-                                 .segment_bytes = 256 * 1024},
-                                report->tail);
+  auto writer = WalWriter::Open(
+      PosixFileIo(), **device,
+      {.dir = WalDir(dir), .database_id = report->database_id, .segment_bytes = 256 * 1024},
+      report->tail);
   if (!writer.ok()) _exit(5);
   WalCommitSink sink(**writer);
   db.set_commit_sink(&sink);
@@ -48,8 +48,8 @@ constexpr Timestamp kT0 = 1793491200LL * kMicrosPerSecond;
     const std::string name = StrCat("r", round, "u", i);
     const std::string email = name + "@example.com";
     const OpContext ctx{.now = kT0 + (round * 100000 + i) * kMicrosPerSecond};
-    auto user = RegisterUser(db, ctx, {.username = name, .email = email, .password_hash = "h",
-                                       .display_name = name});
+    auto user = RegisterUser(
+        db, ctx, {.username = name, .email = email, .password_hash = "h", .display_name = name});
     if (!user.ok()) _exit(6);
     auto topup = TopUp(db, ctx, {.user_id = user->user_id, .amount = 50});
     if (!topup.ok()) _exit(7);

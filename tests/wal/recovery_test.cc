@@ -32,10 +32,10 @@ class RecoveryTest : public ::testing::Test {
     auto device = UringLogDevice::Create();
     ASSERT_TRUE(device.ok());
     device_ = std::move(*device);
-    auto w = WalWriter::Open(PosixFileIo(), *device_,
-                             {.dir = WalDir(dir_.path()), .database_id = id_,
-                              .segment_bytes = segment_bytes},
-                             report->tail);
+    auto w = WalWriter::Open(
+        PosixFileIo(), *device_,
+        {.dir = WalDir(dir_.path()), .database_id = id_, .segment_bytes = segment_bytes},
+        report->tail);
     ASSERT_TRUE(w.ok()) << w.status().message();
     writer_ = std::move(*w);
     sink_ = std::make_unique<WalCommitSink>(*writer_);
@@ -61,8 +61,9 @@ class RecoveryTest : public ::testing::Test {
     for (int i = 0; i < rounds; ++i) {
       const std::string name = StrCat("user", counter_++);
       const std::string email = name + "@example.com";
-      auto u = RegisterUser(*db_, Ctx(), {.username = name, .email = email, .password_hash = "h",
-                                          .display_name = name});
+      auto u = RegisterUser(
+          *db_, Ctx(),
+          {.username = name, .email = email, .password_hash = "h", .display_name = name});
       ASSERT_TRUE(u.ok()) << u.status().message();
       users_.push_back(u->user_id);
       ASSERT_TRUE(TopUp(*db_, Ctx(), {.user_id = u->user_id, .amount = 100}).ok());
@@ -72,8 +73,9 @@ class RecoveryTest : public ::testing::Test {
         rooms_.push_back(r->room_id);
       } else {
         ASSERT_TRUE(JoinRoom(*db_, Ctx(), rooms_.back(), u->user_id).ok());
-        ASSERT_TRUE(Gift(*db_, Ctx(), {.sender_id = u->user_id, .receiver_id = users_[0],
-                                       .amount = 10}).ok());
+        ASSERT_TRUE(
+            Gift(*db_, Ctx(), {.sender_id = u->user_id, .receiver_id = users_[0], .amount = 10})
+                .ok());
       }
       if (users_.size() % 7 == 0) {
         ASSERT_TRUE(LeaveRoom(*db_, Ctx(), rooms_.back(), u->user_id).ok());
@@ -174,12 +176,14 @@ TEST_F(RecoveryTest, TornLastRecordIsCutAtEveryByteOffset) {
   const std::string expected_dump = DumpDb(expected);
   // Keep the segment's bytes to restore between rounds.
   std::ifstream in(last.segment, std::ios::binary);
-  const std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string original((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
   int cuts_checked = 0;
   for (uint64_t cut = last.offset; cut < end; ++cut) {
     // A write that stopped after `cut` bytes: zeros from there on.
     std::string torn = original;
-    std::fill(torn.begin() + static_cast<ptrdiff_t>(cut), torn.begin() + static_cast<ptrdiff_t>(end), '\0');
+    std::fill(torn.begin() + static_cast<ptrdiff_t>(cut),
+              torn.begin() + static_cast<ptrdiff_t>(end), '\0');
     std::ofstream(last.segment, std::ios::binary | std::ios::trunc).write(torn.data(), torn.size());
     if (torn == original) continue;  // the cut bytes were zeros already: nothing torn
     Database db({.id_seed = 9});
@@ -209,16 +213,16 @@ TEST_F(RecoveryTest, FlippedBitsAtTheTailAreTornAndMidLogAreCorruption) {
   for (uint64_t delta : {uint64_t{3}, uint64_t{20}, uint64_t{wal::kRecordHeaderSize + 5}}) {
     std::string damaged = original;
     damaged[last.offset + delta] ^= 0x10;
-    std::ofstream(last.segment, std::ios::binary | std::ios::trunc).write(damaged.data(),
-                                                                          damaged.size());
+    std::ofstream(last.segment, std::ios::binary | std::ios::trunc)
+        .write(damaged.data(), damaged.size());
     Database db({.id_seed = 9});
     auto report = RecoverInto(db);
     ASSERT_TRUE(report.ok()) << report.status().message();
     EXPECT_TRUE(report->torn_tail) << "delta " << delta;
     EXPECT_EQ(report->records_replayed, records.size() - 1) << "delta " << delta;
   }
-  std::ofstream(last.segment, std::ios::binary | std::ios::trunc).write(original.data(),
-                                                                        original.size());
+  std::ofstream(last.segment, std::ios::binary | std::ios::trunc)
+      .write(original.data(), original.size());
   // Mid-log, header or payload: valid records follow the damage, so
   // recovery refuses to start and names the spot.
   for (uint64_t delta : {uint64_t{11}, uint64_t{wal::kRecordHeaderSize + 1}}) {
@@ -233,8 +237,8 @@ TEST_F(RecoveryTest, FlippedBitsAtTheTailAreTornAndMidLogAreCorruption) {
               std::string::npos)
         << refused.status().message();
     if (delta == 11) {
-      std::ofstream(middle.segment, std::ios::binary | std::ios::trunc).write(before.data(),
-                                                                              before.size());
+      std::ofstream(middle.segment, std::ios::binary | std::ios::trunc)
+          .write(before.data(), before.size());
     }
   }
   // The operator's explicit mode keeps what precedes the damage.

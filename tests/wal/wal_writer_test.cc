@@ -21,18 +21,21 @@ constexpr Uuid kDb{0x1111, 0x2222};
 class WalWriterTest : public ::testing::Test {
  protected:
   WalOptions Options(Durability d = Durability::kFsync) {
-    return {.dir = dir_.path() + "/wal", .database_id = kDb, .durability = d,
-            .segment_bytes = 64 * 1024, .max_batch_bytes = 16 * 1024};
+    return {.dir = dir_.path() + "/wal",
+            .database_id = kDb,
+            .durability = d,
+            .segment_bytes = 64 * 1024,
+            .max_batch_bytes = 16 * 1024};
   }
   // Every record's payload, in LSN order.
-  std::vector<std::string> ReadBack(WalScan* scan_out = nullptr, RecoveryMode mode =
-                                                                     RecoveryMode::kStrict) {
+  std::vector<std::string> ReadBack(WalScan* scan_out = nullptr,
+                                    RecoveryMode mode = RecoveryMode::kStrict) {
     std::vector<std::string> out;
-    auto scan = ScanWal(PosixFileIo(), dir_.path() + "/wal", kDb, {.mode = mode},
-                        [&](const WalRecord& r) {
-                          out.emplace_back(r.payload);
-                          return absl::OkStatus();
-                        });
+    auto scan =
+        ScanWal(PosixFileIo(), dir_.path() + "/wal", kDb, {.mode = mode}, [&](const WalRecord& r) {
+          out.emplace_back(r.payload);
+          return absl::OkStatus();
+        });
     EXPECT_TRUE(scan.ok()) << scan.status().message();
     if (scan_out && scan.ok()) *scan_out = *scan;
     return out;
@@ -75,10 +78,12 @@ TEST_F(WalWriterTest, ConcurrentAppendersShareFsyncs) {
   // The engine thread appends; acknowledgements arrive on the WAL thread.
   std::atomic<int> acked{0};
   for (int i = 0; i < 2000; ++i) {
-    ASSERT_TRUE((*w)->Append(Payload(i), [&](const absl::Status& s) {
-                  EXPECT_TRUE(s.ok());
-                  ++acked;
-                }).ok());
+    ASSERT_TRUE((*w)->Append(Payload(i),
+                             [&](const absl::Status& s) {
+                               EXPECT_TRUE(s.ok());
+                               ++acked;
+                             })
+                    .ok());
   }
   ASSERT_TRUE((*w)->Sync().ok());
   EXPECT_EQ(acked.load(), 2000);
@@ -184,12 +189,11 @@ TEST_P(WalFaultTest, FailStopAcknowledgesNothingUnsynced) {
   EXPECT_EQ(payloads[99], Payload(99));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Faults, WalFaultTest,
-    ::testing::Values(FaultCase{FaultyFileIo::Op::kWrite, EIO},
-                      FaultCase{FaultyFileIo::Op::kWrite, ENOSPC},
-                      FaultCase{FaultyFileIo::Op::kDataSync, EIO},
-                      FaultCase{FaultyFileIo::Op::kDataSync, ENOSPC}));
+INSTANTIATE_TEST_SUITE_P(Faults, WalFaultTest,
+                         ::testing::Values(FaultCase{FaultyFileIo::Op::kWrite, EIO},
+                                           FaultCase{FaultyFileIo::Op::kWrite, ENOSPC},
+                                           FaultCase{FaultyFileIo::Op::kDataSync, EIO},
+                                           FaultCase{FaultyFileIo::Op::kDataSync, ENOSPC}));
 
 TEST_F(WalWriterTest, UringDeviceErrorsStopTheLog) {
   auto device = UringLogDevice::Create();
