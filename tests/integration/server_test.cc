@@ -8,11 +8,13 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "gtest/gtest.h"
 #include "net/client.h"
 #include "schema/str.h"
+#include "schema/voxdb_generated.h"
 #include "tests/wal/wal_test_util.h"
 
 namespace vox {
@@ -283,6 +285,79 @@ TEST_F(ServerTest, CheckpointsRunOnTheirSchedule) {
   auto c2 = again.Connect();
   ASSERT_NE(c2, nullptr);
   EXPECT_TRUE(c2->UserByEmail("scheduled@example.com").ok());
+}
+
+}  // namespace
+}  // namespace vox
+
+namespace vox {
+namespace {
+
+std::string HelloFrame(uint32_t version, const std::string& token) {
+  flatbuffers::FlatBufferBuilder fbb(128);
+  auto hello = wire::CreateHello(fbb, version, fbb.CreateString(token), fbb.CreateString("raw"));
+  wire::RequestBuilder rb(fbb);
+  rb.add_id(7);
+  rb.add_op_type(wire::Op::Hello);
+  rb.add_op(hello.Union());
+  fbb.FinishSizePrefixed(rb.Finish());
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+TEST_F(ServerTest, HandshakeRefusesOtherVersionsAndUnknownTokens) {
+  const std::string tokens = dir_.path() + "/tokens";
+  {
+    std::ofstream out(tokens);
+    out << "admin admin-token-0123456789\napp app-token-0123456789ab\n"
+        << "readonly read-token-0123456789a\n";
+  }
+  ServerProcess server(dir_.path() + "/db", {"--token_file=" + tokens});
+  ASSERT_NE(server.port(), 0);
+  {  // another protocol version: refused, naming both
+    RawConnection raw(server.port());
+    raw.Send(HelloFrame(99, "admin-token-0123456789"));
+    const std::string answer = raw.Receive();
+    EXPECT_NE(answer.find("protocol version 99"), std::string::npos);
+    EXPECT_TRUE(raw.Closed());
+  }
+  // A wrong token, and no token while tokens are configured.
+  EXPECT_EQ(
+      Client::Connect({.port = server.port(), .token = "wrong-token-0000000000"}).status().code(),
+      absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Client::Connect({.port = server.port()}).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // Roles: the app writes; readonly only reads; only admin checkpoints.
+  auto app = Client::Connect({.port = server.port(), .token = "app-token-0123456789ab"});
+  ASSERT_TRUE(app.ok()) << app.status().message();
+  EXPECT_EQ((*app)->role(), "app");
+  ASSERT_TRUE((*app)->RegisterUser("byapp", "byapp@example.com", "h", "A").ok());
+  EXPECT_EQ((*app)->Checkpoint().status().code(), absl::StatusCode::kPermissionDenied);
+  auto reader = Client::Connect({.port = server.port(), .token = "read-token-0123456789a"});
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->RegisterUser("byreader", "r@example.com", "h", "R").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE((*reader)->UserByEmail("byapp@example.com").ok());
+  auto admin = Client::Connect({.port = server.port(), .token = "admin-token-0123456789"});
+  ASSERT_TRUE(admin.ok());
+  EXPECT_TRUE((*admin)->Checkpoint().ok());
+}
+
+TEST_F(ServerTest, AMissingHelloAndABadTokenFileAreRefused) {
+  ServerProcess server(dir_.path() + "/db");
+  RawConnection raw(server.port());
+  flatbuffers::FlatBufferBuilder fbb(64);
+  auto stats = wire::CreateStats(fbb);
+  wire::RequestBuilder rb(fbb);
+  rb.add_id(1);
+  rb.add_op_type(wire::Op::Stats);
+  rb.add_op(stats.Union());
+  fbb.FinishSizePrefixed(rb.Finish());
+  raw.Send(std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
+  EXPECT_NE(raw.Receive().find("first request must be Hello"), std::string::npos);
+  EXPECT_TRUE(raw.Closed());
+  // A server with an unreadable token file does not start.
+  ServerProcess bad(dir_.path() + "/db2", {"--token_file=/nonexistent/tokens"});
+  EXPECT_EQ(bad.port(), 0);
 }
 
 }  // namespace
