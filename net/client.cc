@@ -1,5 +1,7 @@
 #include "net/client.h"
 
+#include <poll.h>
+
 #include <asio.hpp>
 
 #include "net/server.h"
@@ -122,10 +124,14 @@ absl::StatusOr<std::vector<uint8_t>> Client::RoundTrip(std::vector<uint8_t> requ
       while (done < n) {
         const size_t r = socket_->socket.read_some(asio::buffer(to + done, n - done), ec);
         if (ec == asio::error::would_block) {
-          if (std::chrono::steady_clock::now() > deadline) {
+          // Wait for bytes (or the deadline) without spinning.
+          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+              deadline - std::chrono::steady_clock::now());
+          if (left.count() <= 0) {
             return absl::DeadlineExceededError("the server did not answer in time");
           }
-          ::usleep(50);
+          pollfd p{socket_->socket.native_handle(), POLLIN, 0};
+          ::poll(&p, 1, static_cast<int>(left.count()));
           continue;
         }
         if (ec) return absl::UnavailableError(StrCat("connection lost: ", ec.message()));

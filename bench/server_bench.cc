@@ -1,0 +1,105 @@
+// Server round trips over loopback TCP: a user-by-email read (R1) with one
+// client (latency percentiles) and with 32 clients (throughput), against an
+// in-process server on the WORKLOAD.md data at VOX_BENCH_SCALE (default
+// 0.01), durability fsync.
+//
+//   build/bench/server_bench
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "benchmark/benchmark.h"
+#include "net/client.h"
+#include "net/server.h"
+#include "tools/datagen/datagen.h"
+#include "wal/recovery.h"
+
+namespace vox {
+namespace {
+
+struct Fixture {
+  std::string dir;
+  std::unique_ptr<Database> db;
+  GeneratedData data;
+  std::unique_ptr<UringLogDevice> device;
+  std::unique_ptr<WalWriter> wal;
+  std::unique_ptr<WalCommitSink> sink;
+  std::unique_ptr<Checkpointer> checkpointer;
+  std::unique_ptr<Server> server;
+};
+
+Fixture& Get() {
+  static Fixture* f = [] {
+    auto* fx = new Fixture;
+    char tmpl[] = "/tmp/voxdb-server-bench-XXXXXX";
+    fx->dir = ::mkdtemp(tmpl);
+    fx->db = std::make_unique<Database>(WorkloadDatabaseOptions(42));
+    const char* env = std::getenv("VOX_BENCH_SCALE");
+    fx->data = *GenerateWorkload(*fx->db, {.scale = env ? std::atof(env) : 0.01});
+    const Uuid id = *LoadOrCreateIdentity(PosixFileIo(), fx->dir, true);
+    fx->device = std::move(*UringLogDevice::Create());
+    fx->wal = std::move(*WalWriter::Open(PosixFileIo(), *fx->device,
+                                         {.dir = WalDir(fx->dir), .database_id = id}, {}));
+    fx->sink = std::make_unique<WalCommitSink>(*fx->wal);
+    fx->db->set_commit_sink(fx->sink.get());
+    fx->checkpointer = std::make_unique<Checkpointer>(PosixFileIo(), fx->dir, id, 1);
+    fx->server = std::move(*Server::Start({.port = 0}, {.db = fx->db.get(),
+                                                        .wal = fx->wal.get(),
+                                                        .sink = fx->sink.get(),
+                                                        .checkpointer = fx->checkpointer.get(),
+                                                        .database_id = id,
+                                                        .durability = Durability::kFsync}));
+    return fx;
+  }();
+  return *f;
+}
+
+void BM_UserByEmailRoundTrip(benchmark::State& state) {
+  Fixture& f = Get();
+  auto client = Client::Connect({.port = f.server->port()});
+  if (!client.ok()) return state.SkipWithError("cannot connect");
+  std::vector<double> us;
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto row = (*client)->UserByEmail(f.data.sample_emails[i++ % f.data.sample_emails.size()]);
+    if (!row.ok()) return state.SkipWithError("a read failed");
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(us.begin(), us.end());
+  state.counters["p50_us"] = us[us.size() / 2];
+  state.counters["p99_us"] = us[us.size() * 99 / 100];
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_UserByEmailRoundTrip)->UseRealTime();
+
+void BM_UserByEmail32Clients(benchmark::State& state) {
+  Fixture& f = Get();
+  for (auto _ : state) {
+    std::atomic<int64_t> done{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 32; ++t) {
+      threads.emplace_back([&, t] {
+        auto client = Client::Connect({.port = f.server->port()});
+        if (!client.ok()) return;
+        for (int i = 0; i < 500; ++i) {
+          const auto& email = f.data.sample_emails[(t * 500 + i) % f.data.sample_emails.size()];
+          if ((*client)->UserByEmail(email).ok()) ++done;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    if (done.load() != 32 * 500) return state.SkipWithError("some reads failed");
+    state.SetItemsProcessed(state.items_processed() + done.load());
+  }
+}
+BENCHMARK(BM_UserByEmail32Clients)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace vox
+
+BENCHMARK_MAIN();
