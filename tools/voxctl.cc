@@ -33,6 +33,7 @@
 #include "engine/ops/rooms.h"
 #include "schema/str.h"
 #include "tools/datagen/datagen.h"
+#include "tools/remote_commands.h"
 #include "wal/change_codec.h"
 #include "wal/checkpoint.h"
 #include "wal/recovery.h"
@@ -47,6 +48,8 @@ ABSL_FLAG(bool, json, false, "print JSON lines instead of text");
 ABSL_FLAG(std::string, to, "", "restore: the new data directory (must not exist or be empty)");
 ABSL_FLAG(uint64_t, lsn, 0, "restore: stop after this LSN (0: the end of the log)");
 ABSL_FLAG(std::string, time, "", "restore: stop before the first transaction after this time");
+ABSL_FLAG(std::string, server, "127.0.0.1:7070", "call: the server to talk to");
+ABSL_FLAG(std::string, token, "", "call: the token (empty: a loopback server without tokens)");
 
 namespace vox {
 namespace {
@@ -611,7 +614,9 @@ int main(int argc, char** argv) {
       "  wal dump --data=DIR [--json]   print every record of the write-ahead log\n"
       "  wal verify --data=DIR          check the write-ahead log\n"
       "  snapshot take|list|verify --data=DIR\n"
-      "  restore --data=DIR --to=NEW [--lsn=N | --time=RFC3339]\n");
+      "  restore --data=DIR --to=NEW [--lsn=N | --time=RFC3339]\n"
+      "  call stats|checkpoint|user|row|participants|audit ...  against a running server\n"
+      "       [--server=HOST:PORT] [--token=T] [--json]\n");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() == 3 && std::string(args[1]) == "wal" &&
       (std::string(args[2]) == "dump" || std::string(args[2]) == "verify")) {
@@ -624,6 +629,11 @@ int main(int argc, char** argv) {
     if (sub == "verify") return vox::SnapshotList(true);
   }
   if (args.size() == 2 && std::string(args[1]) == "restore") return vox::Restore();
+  if (args.size() >= 2 && std::string(args[1]) == "call") {
+    return vox::RunRemote(std::vector<std::string>(args.begin() + 2, args.end()),
+                          absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_token),
+                          absl::GetFlag(FLAGS_json));
+  }
   if (args.size() != 2) {
     std::fprintf(stderr, "%s\n", absl::ProgramUsageMessage().data());
     return 2;

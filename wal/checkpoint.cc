@@ -64,6 +64,10 @@ absl::StatusOr<double> Checkpointer::Start(const Database& db, uint64_t lsn) {
         made.ok() ? WriteSnapshot(io_, *image, {.database_id = database_id_, .lsn = lsn},
                                   SnapshotDir(data_dir_))
                   : absl::StatusOr<SnapshotInfo>(made);
+    if (!info.ok() && absl::IsAlreadyExists(info.status())) {
+      // Nothing was committed since the last snapshot: it is current.
+      info = ReadSnapshotHeader(io_, StrCat(SnapshotDir(data_dir_), "/", SnapshotFileName(lsn)));
+    }
     image->clear();  // unpin: the engine stops copying chunks
     if (info.ok()) {
       absl::Status pruned = Prune();

@@ -4,8 +4,10 @@
 # point-in-time restore, and the refusals (damaged snapshot, missing flags).
 set -euo pipefail
 voxctl=$1
+voxdb=$2
 dir=$(mktemp -d /tmp/voxctl-test-XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+server_pid=
+trap '[ -n "$server_pid" ] && kill -9 $server_pid 2>/dev/null; rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 "$voxctl" demo --scale=0.001 --data="$dir/db" > "$dir/demo.out" 2>/dev/null || fail "demo"
@@ -36,4 +38,23 @@ grep -q "BAD:" "$dir/bad.out" || fail "damaged snapshot not named"
 
 "$voxctl" wal verify 2>/dev/null && fail "missing --data accepted"
 "$voxctl" nonsense 2>/dev/null && fail "unknown command accepted"
+# Against a running server: voxctl call.
+"$voxdb" --data="$dir/served" --demo_scale=0.001 --listen=127.0.0.1:0 > "$dir/server.out" 2>/dev/null &
+server_pid=$!
+for _ in $(seq 100); do grep -q listening "$dir/server.out" && break; sleep 0.1; done
+server=$(sed -n 's/^listening on //p' "$dir/server.out")
+[ -n "$server" ] || fail "server did not start"
+"$voxctl" call stats --server="$server" > "$dir/stats.out" || fail "call stats"
+grep -q "users  *1000" "$dir/stats.out" || fail "call stats output"
+"$voxctl" call stats --json --server="$server" | grep -q '"users":1000' || fail "call stats json"
+"$voxctl" call user user1@example.com --server="$server" | grep -q '"username":"user1"' \
+  || fail "call user"
+rc=0; "$voxctl" call user nobody@example.com --server="$server" 2>/dev/null || rc=$?
+[ $rc = 1 ] || fail "a refused call must exit 1 (got $rc)"
+"$voxctl" call checkpoint --server="$server" | grep -q "snapshot " || fail "call checkpoint"
+"$voxctl" call row users not-a-uuid --server="$server" 2>/dev/null && fail "bad uuid accepted"
+kill -TERM $server_pid; wait $server_pid || fail "server exit status"
+server_pid=
+rc=0; "$voxctl" call stats --server="$server" 2>/dev/null || rc=$?
+[ $rc = 3 ] || fail "no server must exit 3 (got $rc)"
 echo "voxctl: 1 passed, 0 failed"
