@@ -308,6 +308,49 @@ absl::StatusOr<std::string> Client::GetRow(std::string_view table, const Uuid& i
   return r->result_as_RowsResult()->rows()->Get(0)->str();
 }
 
+namespace {
+
+fb::Offset<fb::Vector<fb::Offset<wire::FieldValue>>> Fields(fb::FlatBufferBuilder& f,
+                                                            const std::vector<Field>& values) {
+  std::vector<fb::Offset<wire::FieldValue>> out;
+  for (const Field& v : values) {
+    const auto u = W(v.uuid_value);
+    out.push_back(wire::CreateFieldValue(
+        f, f.CreateString(v.column), static_cast<wire::ValueKind>(v.kind), v.int_value,
+        v.kind == Field::Kind::kString ? f.CreateString(v.string_value) : 0,
+        v.kind == Field::Kind::kUuid ? &u : nullptr));
+  }
+  return f.CreateVector(out);
+}
+
+}  // namespace
+
+absl::StatusOr<Uuid> Client::InsertRow(std::string_view table, const std::vector<Field>& values) {
+  Call call(*this);
+  auto& f = call.fbb();
+  auto fields = Fields(f, values);
+  auto op = wire::CreateInsertRow(f, f.CreateString(table), fields);
+  VOX_ASSIGN_OR_RETURN(auto r, call.Send(wire::Op::InsertRow, op, wire::Result::IdResult));
+  return U(r->result_as_IdResult()->id());
+}
+
+absl::Status Client::UpdateRow(std::string_view table, const Uuid& id,
+                               const std::vector<Field>& values) {
+  Call call(*this);
+  auto& f = call.fbb();
+  auto fields = Fields(f, values);
+  const auto i = W(id);
+  auto op = wire::CreateUpdateRow(f, f.CreateString(table), &i, fields);
+  return call.Send(wire::Op::UpdateRow, op, wire::Result::Empty).status();
+}
+
+absl::Status Client::DeleteRow(std::string_view table, const Uuid& id) {
+  Call call(*this);
+  const auto i = W(id);
+  auto op = wire::CreateDeleteRow(call.fbb(), call.fbb().CreateString(table), &i);
+  return call.Send(wire::Op::DeleteRow, op, wire::Result::Empty).status();
+}
+
 absl::StatusOr<ServerStats> Client::Stats() {
   Call call(*this);
   VOX_ASSIGN_OR_RETURN(

@@ -55,6 +55,25 @@ struct RowsPage {
   std::vector<std::string> rows;  // JSON objects
   std::optional<Uuid> next;
 };
+// A column value for the generic writes.
+struct Field {
+  enum class Kind { kNull, kInt, kString, kUuid };
+  std::string column;
+  Kind kind = Kind::kNull;
+  int64_t int_value = 0;
+  std::string string_value;
+  Uuid uuid_value;
+
+  static Field Null(std::string column) { return {std::move(column)}; }
+  static Field Int(std::string column, int64_t v) { return {std::move(column), Kind::kInt, v}; }
+  static Field Text(std::string column, std::string v) {
+    return {std::move(column), Kind::kString, 0, std::move(v)};
+  }
+  static Field Id(std::string column, const Uuid& v) {
+    return {std::move(column), Kind::kUuid, 0, {}, v};
+  }
+};
+
 struct ServerStats {
   uint64_t commits = 0, durable_lsn = 0;
   std::string durability;
@@ -92,6 +111,11 @@ class Client {
                                           std::optional<Uuid> after = std::nullopt);
   absl::StatusOr<bool> IsBanned(const Uuid& room, const Uuid& user);
   absl::StatusOr<std::string> GetRow(std::string_view table, const Uuid& id);
+  // Generic access by table name (docs/protocol.md): the table's deletion
+  // policy and invariants apply as for every other path.
+  absl::StatusOr<Uuid> InsertRow(std::string_view table, const std::vector<Field>& values);
+  absl::Status UpdateRow(std::string_view table, const Uuid& id, const std::vector<Field>& values);
+  absl::Status DeleteRow(std::string_view table, const Uuid& id);
   absl::StatusOr<ServerStats> Stats();
   absl::StatusOr<std::string> Checkpoint();  // the snapshot's path
 

@@ -362,3 +362,55 @@ TEST_F(ServerTest, AMissingHelloAndABadTokenFileAreRefused) {
 
 }  // namespace
 }  // namespace vox
+
+namespace vox {
+namespace {
+
+TEST_F(ServerTest, GenericWritesFollowEachTablesRules) {
+  ServerProcess server(dir_.path() + "/db");
+  auto c = server.Connect();
+  ASSERT_NE(c, nullptr);
+  auto user = c->RegisterUser("owner", "owner@example.com", "h", "Owner");
+  ASSERT_TRUE(user.ok());
+  // An application's own event into system_events: enum by name, time as text.
+  auto event = c->InsertRow(
+      "system_events",
+      {Field::Text("severity", "ERROR"), Field::Text("component", "sfu"),
+       Field::Text("code", "E42"), Field::Text("message", "worker crashed"),
+       Field::Id("user_id", user->user_id), Field::Text("occurred_at", "2026-11-01T10:00:00Z")});
+  ASSERT_TRUE(event.ok()) << event.status().message();
+  auto row = c->GetRow("system_events", *event);
+  ASSERT_TRUE(row.ok());
+  EXPECT_NE(row->find("\"severity\":\"ERROR\""), std::string::npos);
+  EXPECT_NE(row->find("\"occurred_at\":\"2026-11-01T10:00:00.000000Z\""), std::string::npos);
+  // Bad input is refused with the reason.
+  EXPECT_EQ(c->InsertRow("system_events", {Field::Text("severity", "LOUD")}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c->InsertRow("rooms", {Field::Text("title", "x")}).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // rooms are created by create_room
+  // Update, and the immutable audit trail.
+  ASSERT_TRUE(c->UpdateRow("users", user->user_id, {Field::Text("bio", "hello")}).ok());
+  EXPECT_NE(c->GetRow("users", user->user_id)->find("\"bio\":\"hello\""), std::string::npos);
+  EXPECT_EQ(c->UpdateRow("users", user->user_id, {Field::Text("role", "ADMIN")}).code(),
+            absl::StatusCode::kInvalidArgument);
+  auto room = c->CreateAndOpenRoom(user->user_id, "r");
+  ASSERT_TRUE(room.ok());
+  auto trail = c->RoomAuditTrail(room->room_id, 1);
+  ASSERT_TRUE(trail.ok());
+  const std::string first = trail->rows[0];
+  const size_t at = first.find("\"id\":\"") + 6;
+  auto audit_id = ParseUuid(first.substr(at, 36));
+  ASSERT_TRUE(audit_id.ok());
+  EXPECT_EQ(c->DeleteRow("audit_logs", *audit_id).code(), absl::StatusCode::kFailedPrecondition);
+  // Soft delete of a room ends it; of a user runs the seed's flow.
+  ASSERT_TRUE(c->DeleteRow("rooms", room->room_id).ok());
+  EXPECT_EQ(c->JoinRoom(room->room_id, user->user_id).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(c->DeleteRow("users", user->user_id).ok());
+  EXPECT_NE(c->GetRow("users", user->user_id)->find("\"display_name\":\"Deleted User\""),
+            std::string::npos);
+  EXPECT_EQ(c->DeleteRow("nope", user->user_id).code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace vox
