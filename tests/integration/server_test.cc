@@ -1,5 +1,7 @@
 // Integration tests: the real voxdb process on an ephemeral loopback port,
 // driven through the client library and through raw sockets.
+#include "net/server.h"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -410,6 +412,64 @@ TEST_F(ServerTest, GenericWritesFollowEachTablesRules) {
   EXPECT_NE(c->GetRow("users", user->user_id)->find("\"display_name\":\"Deleted User\""),
             std::string::npos);
   EXPECT_EQ(c->DeleteRow("nope", user->user_id).code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace vox
+
+namespace vox {
+namespace {
+
+std::string StatsFrame(uint64_t id) {
+  flatbuffers::FlatBufferBuilder fbb(64);
+  auto stats = wire::CreateStats(fbb);
+  wire::RequestBuilder rb(fbb);
+  rb.add_id(id);
+  rb.add_op_type(wire::Op::Stats);
+  rb.add_op(stats.Union());
+  fbb.FinishSizePrefixed(rb.Finish());
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+TEST_F(ServerTest, LimitsHoldWhileOthersAreServed) {
+  ServerProcess server(dir_.path() + "/db",
+                       {"--max_connections=3", "--idle_timeout_s=1", "--max_inflight=4"});
+  auto first = server.Connect();
+  ASSERT_NE(first, nullptr);
+  {
+    // A client that floods requests and never reads its answers: the server
+    // stops reading it (back-pressure) instead of buffering without bound.
+    RawConnection flood(server.port());
+    flood.Send(HelloFrame(kProtocolVersion, ""));
+    std::string burst;
+    for (int i = 0; i < 2000; ++i) burst += StatsFrame(100 + i);
+    // 2,000 requests: the socket buffers hold them while the server reads
+    // only as many as it may have in flight.
+    std::thread writer([&] {
+      try {
+        flood.Send(burst);
+      } catch (...) {
+      }
+    });
+    writer.join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Meanwhile another client is served.
+    EXPECT_TRUE(first->Stats().ok());
+    // Too many connections: the fourth is refused with the reason.
+    RawConnection third(server.port());
+    RawConnection fourth(server.port());
+    const std::string refused = fourth.Receive();
+    EXPECT_NE(refused.find("too many connections"), std::string::npos);
+    EXPECT_TRUE(fourth.Closed());
+    // An idle connection is closed after its timeout.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_TRUE(third.Closed());
+  }
+  // The server still answers a new client once the others are gone.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto late = Client::Connect({.port = server.port()});
+  ASSERT_TRUE(late.ok()) << late.status().message();
+  EXPECT_TRUE((*late)->Stats().ok());
 }
 
 }  // namespace
