@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
-#include "net/dispatch.h"
+#include "net/internal/dispatch.h"
 #include "schema/str.h"
 #include "schema/voxdb_generated.h"
 

@@ -1,7 +1,7 @@
 // Executes one verified request on the engine thread and builds its
 // response. Private to net/.
-#ifndef VOXDB_NET_DISPATCH_H_
-#define VOXDB_NET_DISPATCH_H_
+#ifndef VOXDB_NET_INTERNAL_DISPATCH_H_
+#define VOXDB_NET_INTERNAL_DISPATCH_H_
 
 #include <cstdint>
 #include <vector>
@@ -30,4 +30,4 @@ std::vector<uint8_t> ErrorFrame(uint64_t id, const absl::Status& status);
 
 }  // namespace vox::net
 
-#endif  // VOXDB_NET_DISPATCH_H_
+#endif  // VOXDB_NET_INTERNAL_DISPATCH_H_

@@ -1,4 +1,4 @@
-#include "net/dispatch.h"
+#include "net/internal/dispatch.h"
 
 #include "engine/ops/generic.h"
 #include "engine/ops/identity.h"
