@@ -46,16 +46,8 @@ class NotificationFixture : public ::testing::Test {
   }
 
   RowId AddRoom(RowId owner, std::string_view code, RoomStatus status = RoomStatus::LIVE) {
-    Txn txn(db_, kNow - kDay);
-    const RowId r = txn.Insert(TableId::rooms, {{rooms::owner_id, owner},
-                                                {rooms::room_code, code},
-                                                {rooms::title, StrCat("Room \"", code, "\"")},
-                                                {rooms::invite_only, true}});
-    txn.Set(TableId::rooms, r, rooms::status, status);
-    if (status != RoomStatus::CREATED) txn.Set(TableId::rooms, r, rooms::started_at, kNow - kDay);
-    EXPECT_TRUE(txn.ok()) << txn.status();
-    txn.Commit();
-    return r;
+    return testing::AddRoom(db_, kNow - kDay, owner, code, StrCat("Room \"", code, "\""), status,
+                            {rooms::invite_only, true});
   }
 
   RowId AddParticipant(RowId user, RowId room, ParticipantRole role) {

@@ -72,6 +72,21 @@ inline RowId AddParticipant(Database& db, Timestamp at, RowId user, RowId room,
   return p;
 }
 
+// Test setup only: a room of `owner` in `status` (started a moment before
+// `at` unless CREATED), with one more setting, committed.
+inline RowId AddRoom(Database& db, Timestamp at, RowId owner, std::string_view code,
+                     std::string_view title, RoomStatus status, ColumnValue setting) {
+  Txn txn(db, at);
+  const RowId r = txn.Insert(
+      TableId::rooms,
+      {{rooms::owner_id, owner}, {rooms::room_code, code}, {rooms::title, title}, setting});
+  txn.Set(TableId::rooms, r, rooms::status, status);
+  if (status != RoomStatus::CREATED) txn.Set(TableId::rooms, r, rooms::started_at, at);
+  EXPECT_TRUE(txn.ok()) << txn.status().message();
+  txn.Commit();
+  return r;
+}
+
 // Test setup only: one column set in a committed transaction.
 inline void SetColumn(Database& db, Timestamp at, TableId t, RowId r, ColumnId c, const Value& v) {
   Txn txn(db, at);
