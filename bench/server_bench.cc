@@ -13,6 +13,7 @@
 
 #include "benchmark/benchmark.h"
 #include "net/client.h"
+#include "schema/str.h"
 #include "net/server.h"
 #include "tools/datagen/datagen.h"
 #include "wal/recovery.h"
@@ -24,6 +25,7 @@ struct Fixture {
   std::string dir;
   std::unique_ptr<Database> db;
   GeneratedData data;
+  std::vector<Uuid> users;  // active users' ids, read before the server owns the db
   std::unique_ptr<UringLogDevice> device;
   std::unique_ptr<WalWriter> wal;
   std::unique_ptr<WalCommitSink> sink;
@@ -39,6 +41,7 @@ Fixture& Get() {
     fx->db = std::make_unique<Database>(WorkloadDatabaseOptions(42));
     const char* env = std::getenv("VOX_BENCH_SCALE");
     fx->data = *GenerateWorkload(*fx->db, {.scale = env ? std::atof(env) : 0.01});
+    for (RowId u : fx->data.active_users) fx->users.push_back(fx->db->table(TableId::users).id(u));
     const Uuid id = *LoadOrCreateIdentity(PosixFileIo(), fx->dir, true);
     fx->device = std::move(*UringLogDevice::Create());
     fx->wal = std::move(*WalWriter::Open(PosixFileIo(), *fx->device,
@@ -65,7 +68,7 @@ void BM_UserByEmailRoundTrip(benchmark::State& state) {
   size_t i = 0;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto row = (*client)->UserByEmail(f.data.sample_emails[i++ % f.data.sample_emails.size()]);
+    auto row = (*client)->Call(rpc::UserByEmail{f.data.sample_emails[i++ % f.data.sample_emails.size()]});
     if (!row.ok()) return state.SkipWithError("a read failed");
     us.push_back(
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
@@ -77,27 +80,55 @@ void BM_UserByEmailRoundTrip(benchmark::State& state) {
 }
 BENCHMARK(BM_UserByEmailRoundTrip)->UseRealTime();
 
-void BM_UserByEmail32Clients(benchmark::State& state) {
+// 32 clients, each keeping `depth` requests in flight (depth 1: a
+// synchronous client). Reads by email, or top-ups (durable writes).
+template <bool kWrites>
+void BM_32Clients(benchmark::State& state) {
   Fixture& f = Get();
+  const int depth = static_cast<int>(state.range(0));
+  constexpr int kClients = 32, kPerClient = 512;
+  static std::atomic<uint64_t> key{0};  // the database lives across runs
+  std::atomic<bool> failed{false};
+  std::string error;
   for (auto _ : state) {
     std::atomic<int64_t> done{0};
     std::vector<std::thread> threads;
-    for (int t = 0; t < 32; ++t) {
+    for (int t = 0; t < kClients; ++t) {
       threads.emplace_back([&, t] {
-        auto client = Client::Connect({.port = f.server->port()});
+        auto client = Client::Connect({.port = f.server->port(), .max_in_flight = depth});
         if (!client.ok()) return;
-        for (int i = 0; i < 500; ++i) {
-          const auto& email = f.data.sample_emails[(t * 500 + i) % f.data.sample_emails.size()];
-          if ((*client)->UserByEmail(email).ok()) ++done;
+        std::vector<Future<std::string>> reads;
+        std::vector<Future<rpc::Transfer>> writes;
+        for (int i = 0; i < kPerClient; ++i) {
+          const size_t n = (t * kPerClient + i) % f.data.sample_emails.size();
+          if constexpr (kWrites) {
+            writes.push_back((*client)->Send(rpc::TopUp{
+                f.users[n % f.users.size()], 1, StrCat("bench-", key.fetch_add(1))}));
+          } else {
+            reads.push_back((*client)->Send(rpc::UserByEmail{f.data.sample_emails[n]}));
+          }
+        }
+        for (auto& r : reads) {
+          auto row = r.Get();
+          done += row.ok();
+          if (!row.ok() && !failed.exchange(true)) error = std::string(row.status().message());
+        }
+        for (auto& w : writes) {
+          auto r = w.Get();
+          done += r.ok();
+          if (!r.ok() && !failed.exchange(true)) error = std::string(r.status().message());
         }
       });
     }
     for (auto& th : threads) th.join();
-    if (done.load() != 32 * 500) return state.SkipWithError("some reads failed");
+    if (done.load() != kClients * kPerClient) return state.SkipWithError(error.c_str());
     state.SetItemsProcessed(state.items_processed() + done.load());
   }
 }
-BENCHMARK(BM_UserByEmail32Clients)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_32Clients<false>)->Name("BM_UserByEmail32Clients")->ArgName("depth")->Arg(1)->Arg(16)
+    ->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_32Clients<true>)->Name("BM_TopUp32Clients")->ArgName("depth")->Arg(1)->Arg(16)
+    ->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace vox

@@ -84,6 +84,11 @@ class Database {
   // Checks every index of every table against a full scan.
   absl::Status VerifyIndexes() const;
 
+  // The transaction Transact() is running, if any: a Transact() called
+  // inside it joins it instead of starting its own (see Transact).
+  Txn* open_txn() const { return open_txn_; }
+  void set_open_txn(Txn* txn) { open_txn_ = txn; }
+
   void set_commit_sink(CommitSink* sink) { sink_ = sink; }
   CommitSink* commit_sink() const { return sink_; }
   uint64_t commits() const { return commits_; }
@@ -95,6 +100,7 @@ class Database {
   std::array<std::vector<Referrer>, kTableCount> referrers_;
   std::mt19937_64 rng_;
   CommitSink* sink_ = nullptr;
+  Txn* open_txn_ = nullptr;
   uint64_t commits_ = 0;
 };
 

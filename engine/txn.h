@@ -17,6 +17,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "engine/database.h"
 
 namespace vox {
@@ -96,11 +97,37 @@ absl::Status ValidateValue(const Database& db, TableId t, ColumnId c, const Valu
 // Checks that `text` is one JSON value (RFC 8259), nested at most 64 deep.
 absl::Status ValidateJson(std::string_view text);
 
+namespace txn_internal {
+inline const absl::Status& StatusOf(const absl::Status& s) { return s; }
+template <typename T>
+const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+}  // namespace txn_internal
+
 // Runs fn(txn) as one transaction: committed if fn returns OK and nothing
 // latched an error, rolled back (changing nothing) otherwise.
+//
+// Transactions nest: called while another Transact() is running on `db`
+// (a Batch of operations, an operation built from others), fn runs on that
+// open Txn, with its clock (`now` is ignored), and neither commits nor rolls
+// back; an error it returns is latched on the open Txn, so the outermost
+// transaction rolls back as a whole. fn sees every earlier write of the
+// open transaction. The outermost Transact() is the one described above.
 template <typename Fn>
 auto Transact(Database& db, Timestamp now, Fn&& fn) -> decltype(fn(std::declval<Txn&>())) {
+  if (Txn* open = db.open_txn(); open != nullptr) {
+    auto result = fn(*open);
+    if (result.ok() && !open->ok()) result = open->status();
+    if (!result.ok()) open->Fail(txn_internal::StatusOf(result));
+    return result;
+  }
   Txn txn(db, now);
+  struct Open {  // db.open_txn() is &txn until the transaction ends
+    Database& db;
+    ~Open() { db.set_open_txn(nullptr); }
+  } open{db};
+  db.set_open_txn(&txn);
   auto result = fn(txn);
   if (result.ok() && !txn.ok()) result = txn.status();
   if (result.ok()) {

@@ -1,83 +1,149 @@
-// A C++ client for the VoxDB server: one connection, synchronous typed
-// calls returning absl::Status / StatusOr, a timeout per call. Reconnects
-// once on a dropped connection before a call. (A pipelined asynchronous API
-// follows in issue 4.)
-// Thread-compatible: use one Client per thread.
+// The C++ client of the VoxDB server (docs/protocol.md).
+//
+// One Client is one connection. Every operation is a struct in net/rpc.h,
+// filled with designated initializers and sent with Call (synchronous) or
+// Send (pipelined: returns at once with a Future; many may be in flight):
+//
+//   auto client = vox::Client::Connect({.port = 7070, .token = token});
+//   auto joined = (*client)->Call(vox::rpc::JoinRoom{.room_id = room, .user_id = user});
+//
+//   std::vector<vox::Future<vox::rpc::Joined>> joins;
+//   for (const vox::Uuid& u : users) joins.push_back((*client)->Send(
+//       vox::rpc::JoinRoom{.room_id = room, .user_id = u}));
+//   for (auto& j : joins) CHECK_OK(j.Get());
+//
+// Several operations can run as one atomic transaction with rpc::Batch.
+//
+// Responses may arrive in any order; each is matched to its request by id.
+// There is no reader thread: whichever caller waits reads the socket and
+// hands other callers their responses.
+//
+// A dropped connection fails every request in flight with UNAVAILABLE (the
+// request may or may not have run: retry only idempotent operations, e.g.
+// transfers with an idempotency key); the next Send reconnects. A request
+// not answered within `timeout` fails with DEADLINE_EXCEEDED.
+//
+// Thread-safe: several threads may share one Client.
 #ifndef VOXDB_NET_CLIENT_H_
 #define VOXDB_NET_CLIENT_H_
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
-#include <span>
 #include <string>
-#include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "net/rpc.h"
 #include "schema/types.h"
+
+namespace vox::wire {
+struct Response;
+}
 
 namespace vox {
 
 struct ClientOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 7070;
-  std::string token;  // empty: loopback without tokens
-  std::chrono::milliseconds timeout{10000};
-  bool read_unsynced = false;  // reads need not wait for the WAL
+  std::string token;  // empty: a loopback server without tokens
+  std::string client_name = "voxdb-cpp-client";
+  std::chrono::milliseconds timeout{10000};  // per request
+  // Requests in flight on the connection before Send waits for answers
+  // (keep at or below the server's --max_inflight).
+  int max_in_flight = 128;
+  // Reads answer without waiting for the WAL to make what they saw durable
+  // (live state where a few ms of loss is acceptable).
+  bool read_unsynced = false;
 };
 
-struct Registered {
-  Uuid user_id, auth_provider_id, wallet_id;
-};
-struct OpenedRoom {
-  Uuid room_id, host_participant_id;
-  std::string room_code;
-};
-struct Joined {
-  Uuid participant_id;
-  std::string role;
-  bool muted = false, room_started = false;
-};
-struct Transfer {
-  Uuid transfer_id;
-  int64_t fee = 0;
-  bool already_done = false;
-};
-struct PresentParticipant {
-  Uuid participant_id, user_id;
-  std::string role;
-  bool muted = false, hand_raised = false, speaking = false;
-  Timestamp joined_at = 0;
-};
-struct RowsPage {
-  std::vector<std::string> rows;  // JSON objects
-  std::optional<Uuid> next;
-};
-// A column value for the generic writes.
-struct Field {
-  enum class Kind { kNull, kInt, kString, kUuid };
-  std::string column;
-  Kind kind = Kind::kNull;
-  int64_t int_value = 0;
-  std::string string_value;
-  Uuid uuid_value;
+namespace client_internal {
+struct Connection;
+struct Slot;
+}  // namespace client_internal
 
-  static Field Null(std::string column) { return {std::move(column)}; }
-  static Field Int(std::string column, int64_t v) { return {std::move(column), Kind::kInt, v}; }
-  static Field Text(std::string column, std::string v) {
-    return {std::move(column), Kind::kString, 0, std::move(v)};
+// A whole response frame; response() reads it in place.
+class Reply {
+ public:
+  explicit Reply(std::vector<uint8_t> frame) : frame_(std::move(frame)) {}
+  const wire::Response& response() const;
+  // The response's status code and message.
+  absl::Status status() const;
+
+ private:
+  std::vector<uint8_t> frame_;  // size-prefixed, verified
+};
+
+// A response to come. Get() waits for it (up to the request's deadline) and
+// decodes it; call it once.
+template <typename T>
+class Future {
+ public:
+  using Result = rpc::Decoded<T>;
+  using Decoder = Result (*)(const wire::Response&);
+
+  Future() = default;  // a failed future
+  Future(std::shared_ptr<client_internal::Connection> conn,
+         std::shared_ptr<client_internal::Slot> slot, Decoder decode)
+      : conn_(std::move(conn)), slot_(std::move(slot)), decode_(decode) {}
+  explicit Future(absl::Status failed) : failed_(std::move(failed)) {}
+
+  Result Get();
+  bool Ready() const;  // Get() would not block
+
+ private:
+  std::shared_ptr<client_internal::Connection> conn_;
+  std::shared_ptr<client_internal::Slot> slot_;
+  Decoder decode_ = nullptr;
+  absl::Status failed_;
+};
+
+// Several operations run as one atomic transaction (Client::Run): each sees
+// the earlier ones' writes; the first refusal rolls all of them back.
+//
+//   vox::Batch batch;
+//   auto joined = batch.Add(vox::rpc::JoinRoom{.room_id = room, .user_id = user});
+//   batch.Add(vox::rpc::SetHandRaised{.room_id = room, .actor_id = user, .target_id = user});
+//   absl::Status s = client.Run(batch);  // all or nothing
+//   if (s.ok()) participant = joined.Get()->participant_id;
+class Batch {
+ public:
+  // One operation's answer, readable once Run has succeeded.
+  template <typename T>
+  class Entry {
+   public:
+    rpc::Decoded<T> Get() const;
+
+   private:
+    friend class Batch;
+    using Decoder = rpc::Decoded<T> (*)(const wire::Response&);
+    Entry(std::shared_ptr<const std::optional<Reply>> reply, size_t index, Decoder decode)
+        : reply_(std::move(reply)), index_(index), decode_(decode) {}
+    std::shared_ptr<const std::optional<Reply>> reply_;
+    size_t index_;
+    Decoder decode_;
+  };
+
+  template <typename Op>
+  Entry<typename Op::Result> Add(const Op& op) {
+    encoders_.push_back([op](rpc::Builder& b) { return op.Encode(b); });
+    return Entry<typename Op::Result>(reply_, encoders_.size() - 1, &Op::Decode);
   }
-  static Field Id(std::string column, const Uuid& v) {
-    return {std::move(column), Kind::kUuid, 0, {}, v};
-  }
-};
+  size_t size() const { return encoders_.size(); }
 
-struct ServerStats {
-  uint64_t commits = 0, durable_lsn = 0;
-  std::string durability;
-  std::vector<std::pair<std::string, uint64_t>> rows_per_table;
+ private:
+  friend class Client;
+  // The i-th operation's response inside the batch's answer.
+  static absl::StatusOr<const wire::Response*> Nested(const std::optional<Reply>& reply,
+                                                      size_t index);
+
+  std::vector<std::function<rpc::Encoded(rpc::Builder&)>> encoders_;
+  std::shared_ptr<std::optional<Reply>> reply_ = std::make_shared<std::optional<Reply>>();
 };
 
 class Client {
@@ -85,55 +151,85 @@ class Client {
   static absl::StatusOr<std::unique_ptr<Client>> Connect(const ClientOptions& options);
   ~Client();
 
+  // From the server's Hello answer.
   const std::string& role() const { return role_; }
   const std::string& server_version() const { return server_version_; }
   const Uuid& database_id() const { return database_id_; }
+  const ClientOptions& options() const { return options_; }
 
-  absl::StatusOr<Registered> RegisterUser(std::string_view username, std::string_view email,
-                                          std::string_view password_hash,
-                                          std::string_view display_name);
-  absl::StatusOr<OpenedRoom> CreateAndOpenRoom(const Uuid& owner, std::string_view title,
-                                               std::string_view room_code = {},
-                                               int32_t max_participants = 0,
-                                               std::span<const std::string> tags = {});
-  absl::StatusOr<Joined> JoinRoom(const Uuid& room, const Uuid& user);
-  absl::Status LeaveRoom(const Uuid& room, const Uuid& user);
-  absl::Status SetMuted(const Uuid& room, const Uuid& actor, const Uuid& target, bool muted);
-  absl::Status SetHandRaised(const Uuid& room, const Uuid& actor, const Uuid& target, bool raised);
-  absl::Status EndRoom(const Uuid& room, const Uuid& actor);
-  absl::StatusOr<Transfer> TopUp(const Uuid& user, int64_t amount,
-                                 std::string_view idempotency_key = {});
-  absl::StatusOr<Transfer> Gift(const Uuid& sender, const Uuid& receiver, int64_t amount,
-                                std::string_view idempotency_key = {});
-  absl::StatusOr<std::string> UserByEmail(std::string_view email);  // the user's JSON
-  absl::StatusOr<std::vector<PresentParticipant>> PresentParticipants(const Uuid& room);
-  absl::StatusOr<RowsPage> RoomAuditTrail(const Uuid& room, uint32_t limit = 100,
-                                          std::optional<Uuid> after = std::nullopt);
-  absl::StatusOr<bool> IsBanned(const Uuid& room, const Uuid& user);
-  absl::StatusOr<std::string> GetRow(std::string_view table, const Uuid& id);
-  // Generic access by table name (docs/protocol.md): the table's deletion
-  // policy and invariants apply as for every other path.
-  absl::StatusOr<Uuid> InsertRow(std::string_view table, const std::vector<Field>& values);
-  absl::Status UpdateRow(std::string_view table, const Uuid& id, const std::vector<Field>& values);
-  absl::Status DeleteRow(std::string_view table, const Uuid& id);
-  absl::StatusOr<ServerStats> Stats();
-  absl::StatusOr<std::string> Checkpoint();  // the snapshot's path
+  template <typename Op>
+  Future<typename Op::Result> Send(const Op& op) {
+    Sent sent = SendEncoded([&op](rpc::Builder& b) { return op.Encode(b); });
+    if (!sent.failed.ok()) return Future<typename Op::Result>(std::move(sent.failed));
+    return Future<typename Op::Result>(std::move(sent.conn), std::move(sent.slot), &Op::Decode);
+  }
+  template <typename Op>
+  auto Call(const Op& op) {
+    return Send(op).Get();
+  }
 
-  class Call;
+  // Runs `batch` as one transaction: OK when every operation succeeded
+  // (read each answer from its Entry), else the first refusal, prefixed with
+  // the operation's index, and nothing was written. A batch runs once.
+  absl::Status Run(Batch& batch);
+
+  // Sends any request: `encode` adds the operation to the builder. For
+  // tools that build operations from the schema at run time (voxctl).
+  Future<Reply> SendRaw(const std::function<rpc::Encoded(rpc::Builder&)>& encode);
 
  private:
+  // An untyped pending response.
+  struct Sent {
+    std::shared_ptr<client_internal::Connection> conn;
+    std::shared_ptr<client_internal::Slot> slot;
+    absl::Status failed;
+  };
   Client() = default;
-  absl::Status Open();
-  // Sends one size-prefixed request and reads its response frame.
-  absl::StatusOr<std::vector<uint8_t>> RoundTrip(std::vector<uint8_t> request, uint64_t id);
+  absl::Status Reconnect();  // REQUIRES: mu_ held
+  Sent SendEncoded(const std::function<rpc::Encoded(rpc::Builder&)>& encode);
+  Sent SendOn(const std::shared_ptr<client_internal::Connection>& conn,
+              const std::function<rpc::Encoded(rpc::Builder&)>& encode);
 
-  struct Socket;
   ClientOptions options_;
-  std::unique_ptr<Socket> socket_;
-  uint64_t next_id_ = 1;
+  std::mutex mu_;  // guards conn_ (swapped on reconnect)
+  std::shared_ptr<client_internal::Connection> conn_;
   std::string role_, server_version_;
   Uuid database_id_;
 };
+
+// ---- Implementation details ----
+
+namespace client_internal {
+// Waits for `slot` (reading the socket when no one else is) up to its
+// deadline; then the frame, or why there is none.
+absl::StatusOr<Reply> Wait(Connection& conn, Slot& slot);
+bool IsDone(Connection& conn, const Slot& slot);
+}  // namespace client_internal
+
+template <typename T>
+typename Future<T>::Result Future<T>::Get() {
+  if (slot_ == nullptr) return failed_.ok() ? absl::FailedPreconditionError("no request") : failed_;
+  absl::StatusOr<Reply> reply = client_internal::Wait(*conn_, *slot_);
+  if (!reply.ok()) return reply.status();
+  if constexpr (std::is_same_v<T, Reply>) {
+    return *std::move(reply);
+  } else {
+    if (absl::Status s = reply->status(); !s.ok()) return s;
+    return decode_(reply->response());
+  }
+}
+
+template <typename T>
+rpc::Decoded<T> Batch::Entry<T>::Get() const {
+  absl::StatusOr<const wire::Response*> response = Batch::Nested(*reply_, index_);
+  if (!response.ok()) return response.status();
+  return decode_(**response);
+}
+
+template <typename T>
+bool Future<T>::Ready() const {
+  return slot_ == nullptr || client_internal::IsDone(*conn_, *slot_);
+}
 
 }  // namespace vox
 

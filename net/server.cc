@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "net/internal/dispatch.h"
+#include "net/metrics.h"
 #include "schema/str.h"
 #include "schema/voxdb_generated.h"
 
@@ -22,6 +23,42 @@ using asio::ip::tcp;
 using net::Role;
 
 namespace {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+uint64_t MicrosSince(SteadyTime t) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t)
+          .count());
+}
+
+// The status code a response frame carries. REQUIRES: a Response built by
+// this server.
+uint16_t ResponseCode(const std::vector<uint8_t>& frame) {
+  return static_cast<uint16_t>(
+      flatbuffers::GetSizePrefixedRoot<wire::Response>(frame.data())->code());
+}
+
+// "address:port" (the address may be a bracketed IPv6 one).
+absl::StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& s) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon + 1 == s.size()) {
+    return absl::InvalidArgumentError(StrCat("'", s, "' is not address:port"));
+  }
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = 0;
+  for (size_t i = colon + 1; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9' || port > 65535) {
+      return absl::InvalidArgumentError(StrCat("'", s, "' is not address:port"));
+    }
+    port = port * 10 + (s[i] - '0');
+  }
+  if (port > 65535) return absl::InvalidArgumentError(StrCat("'", s, "': port out of range"));
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
 
 Timestamp WallClockMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -78,6 +115,8 @@ class DurabilityGate {
     std::shared_ptr<Connection> conn;
     std::vector<uint8_t> frame;
     uint64_t id;
+    uint8_t op;          // wire::Op, for the metrics
+    SteadyTime read_at;  // when its frame was read
   };
   void Add(Pending p) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -106,7 +145,12 @@ class DurabilityGate {
 class Server::Impl {
  public:
   Impl(const ServerOptions& options, EngineParts engine)
-      : options_(options), engine_(engine), acceptor_(io_) {}
+      : options_(options),
+        engine_(engine),
+        acceptor_(io_),
+        metrics_(engine.wal, engine.checkpointer, engine.durability) {
+    engine_.metrics = &metrics_;
+  }
 
   absl::Status Start();
   void Stop();
@@ -115,8 +159,10 @@ class Server::Impl {
 
   // Network thread.
   void Accept();
-  void Enqueue(std::shared_ptr<Connection> conn, std::vector<uint8_t> request);
-  void Send(const std::shared_ptr<Connection>& conn, std::vector<uint8_t> frame);
+  void Enqueue(std::shared_ptr<Connection> conn, std::vector<uint8_t> request, SteadyTime read_at);
+  // Releases a response to the request `op` read at `read_at`. Any thread.
+  void Send(const std::shared_ptr<Connection>& conn, std::vector<uint8_t> frame, uint8_t op,
+            SteadyTime read_at);
   absl::StatusOr<Role> Authenticate(std::string_view token, bool loopback) const;
 
   const ServerOptions options_;
@@ -126,11 +172,14 @@ class Server::Impl {
   uint16_t port_ = 0;
   int connections_ = 0;
   std::vector<std::pair<std::string, Role>> tokens_;
+  ServerMetrics metrics_;
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;  // null when off
 
  private:
   struct Task {
     std::shared_ptr<Connection> conn;
     std::vector<uint8_t> request;
+    SteadyTime read_at;
   };
   void EngineLoop();
   void ReleaseDurable();
@@ -146,6 +195,9 @@ class Server::Impl {
   std::mutex release_mu_;
   Timestamp last_now_ = 0;
   std::chrono::steady_clock::time_point last_periodic_{};
+  // Table samples for the metrics (engine thread).
+  std::chrono::steady_clock::time_point last_sample_{}, last_bytes_sample_{};
+  std::chrono::steady_clock::duration bytes_sample_every_ = std::chrono::seconds(1);
 };
 
 // One client connection; lives on the network thread.
@@ -155,6 +207,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       : server_(server), socket_(std::move(socket)), idle_(server.io_) {}
 
   void Start() {
+    accepted_ = true;
+    server_.metrics_.ConnectionAccepted();
     asio::error_code ec;
     const auto remote = socket_.remote_endpoint(ec);
     loopback_ = !ec && remote.address().is_loopback();
@@ -193,7 +247,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     ArmIdle();
     asio::async_read(socket_, asio::buffer(header_, 4),
-                     [self = shared_from_this()](const asio::error_code& ec, size_t) {
+                     [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+                       self->server_.metrics_.BytesReceived(n);
                        if (ec) return self->Close();
                        self->ReadBody();
                      });
@@ -202,6 +257,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     uint32_t length;
     std::memcpy(&length, header_, 4);  // little-endian, as FlatBuffers writes it
     if (length == 0 || length > server_.options_.max_frame_bytes) {
+      server_.metrics_.FrameOversized();
       Write(net::ErrorFrame(
           0, absl::ResourceExhaustedError(StrCat("frame of ", length, " bytes; the limit is ",
                                                  server_.options_.max_frame_bytes))));
@@ -211,14 +267,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     body_.resize(4 + size_t{length});
     std::memcpy(body_.data(), header_, 4);
     asio::async_read(socket_, asio::buffer(body_.data() + 4, length),
-                     [self = shared_from_this()](const asio::error_code& ec, size_t) {
+                     [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+                       self->server_.metrics_.BytesReceived(n);
                        if (ec) return self->Close();
+                       self->read_at_ = std::chrono::steady_clock::now();
                        self->OnFrame();
                      });
   }
   void OnFrame() {
     flatbuffers::Verifier verifier(body_.data(), body_.size());
     if (!wire::VerifySizePrefixedRequestBuffer(verifier)) {
+      server_.metrics_.FrameMalformed();
       Write(net::ErrorFrame(
           0, absl::InvalidArgumentError("malformed frame: not a valid Request; closing")));
       return CloseAfterWrites();
@@ -226,16 +285,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const wire::Request* req = wire::GetSizePrefixedRequest(body_.data());
     if (!hello_done_) {
       if (req->op_type() != wire::Op::Hello) {
-        Write(net::ErrorFrame(req->id(),
-                              absl::UnauthenticatedError("the first request must be Hello")));
+        WriteAnswer(req, net::ErrorFrame(req->id(), absl::UnauthenticatedError(
+                                                        "the first request must be Hello")));
         return CloseAfterWrites();
       }
       const wire::Hello* hello = req->op_as_Hello();
       if (hello->protocol_version() != kProtocolVersion) {
-        Write(net::ErrorFrame(
-            req->id(), absl::FailedPreconditionError(
-                           StrCat("protocol version ", hello->protocol_version(),
-                                  " is not supported; this server speaks ", kProtocolVersion))));
+        WriteAnswer(
+            req, net::ErrorFrame(req->id(),
+                                 absl::FailedPreconditionError(StrCat(
+                                     "protocol version ", hello->protocol_version(),
+                                     " is not supported; this server speaks ", kProtocolVersion))));
         return CloseAfterWrites();
       }
       auto role = server_.Authenticate(
@@ -243,7 +303,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                          : std::string_view(),
           loopback_);
       if (!role.ok()) {
-        Write(net::ErrorFrame(req->id(), role.status()));
+        WriteAnswer(req, net::ErrorFrame(req->id(), role.status()));
         return CloseAfterWrites();
       }
       role_ = *role;
@@ -258,17 +318,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
       rb.add_result_type(wire::Result::HelloResult);
       rb.add_result(result.Union());
       fbb.FinishSizePrefixed(rb.Finish());
-      Write({fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()});
+      WriteAnswer(req, {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()});
       return ReadHeader();
     }
     ++inflight_;
-    server_.Enqueue(shared_from_this(), std::move(body_));
+    server_.Enqueue(shared_from_this(), std::move(body_), read_at_);
     body_ = {};
     ReadHeader();
   }
+  // An answer made on the network thread (the handshake), counted as a request.
+  void WriteAnswer(const wire::Request* req, std::vector<uint8_t> frame) {
+    server_.metrics_.RequestDone(static_cast<uint8_t>(req->op_type()), ResponseCode(frame),
+                                 MicrosSince(read_at_));
+    Write(std::move(frame));
+  }
   void WriteNext() {
     asio::async_write(socket_, asio::buffer(outbox_.front()),
-                      [self = shared_from_this()](const asio::error_code& ec, size_t) {
+                      [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+                        self->server_.metrics_.BytesSent(n);
                         if (ec) return self->Close();
                         self->outbox_.pop_front();
                         if (!self->outbox_.empty()) {
@@ -286,6 +353,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
     --server_.connections_;
+    if (accepted_) server_.metrics_.ConnectionClosed();
   }
 
   Server::Impl& server_;
@@ -294,8 +362,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint8_t header_[4];
   std::vector<uint8_t> body_;
   std::deque<std::vector<uint8_t>> outbox_;
+  SteadyTime read_at_{};  // when the current frame was read
   int inflight_ = 0;
   bool paused_ = false, closing_ = false, closed_ = false, hello_done_ = false, loopback_ = false;
+  bool accepted_ = false;  // not refused over the connection limit
   Role role_ = Role::kReadOnly;
 };
 
@@ -331,6 +401,16 @@ absl::Status Server::Impl::Start() {
         StrCat("cannot listen on ", options_.address, ":", options_.port, ": ", ec.message()));
   }
   port_ = acceptor_.local_endpoint().port();
+  if (!options_.metrics_listen.empty()) {
+    auto where = SplitHostPort(options_.metrics_listen);
+    if (!where.ok()) {
+      return absl::InvalidArgumentError(StrCat("metrics: ", ToStd(where.status().message())));
+    }
+    VOX_ASSIGN_OR_RETURN(
+        metrics_endpoint_,
+        MetricsEndpoint::Start(io_, {.address = where->first, .port = where->second},
+                               [this] { return RenderPrometheus(metrics_.Snapshot()); }));
+  }
   Accept();
   engine_thread_ = std::thread([this] { EngineLoop(); });
   releaser_ = std::thread([this] { ReleaseDurable(); });
@@ -347,6 +427,7 @@ void Server::Impl::Accept() {
     if (connections_ >= options_.max_connections) {
       auto conn = std::make_shared<Connection>(*this, std::move(socket));
       ++connections_;
+      metrics_.ConnectionRefused();
       conn->Write(net::ErrorFrame(
           0, absl::ResourceExhaustedError(StrCat("too many connections (", options_.max_connections,
                                                  "); try again later"))));
@@ -360,15 +441,18 @@ void Server::Impl::Accept() {
   });
 }
 
-void Server::Impl::Enqueue(std::shared_ptr<Connection> conn, std::vector<uint8_t> request) {
+void Server::Impl::Enqueue(std::shared_ptr<Connection> conn, std::vector<uint8_t> request,
+                           SteadyTime read_at) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    tasks_.push_back({std::move(conn), std::move(request)});
+    tasks_.push_back({std::move(conn), std::move(request), read_at});
   }
   cv_.notify_one();
 }
 
-void Server::Impl::Send(const std::shared_ptr<Connection>& conn, std::vector<uint8_t> frame) {
+void Server::Impl::Send(const std::shared_ptr<Connection>& conn, std::vector<uint8_t> frame,
+                        uint8_t op, SteadyTime read_at) {
+  metrics_.RequestDone(op, ResponseCode(frame), MicrosSince(read_at));
   asio::post(io_, [conn, frame = std::move(frame)]() mutable { conn->Send(std::move(frame)); });
 }
 
@@ -385,6 +469,20 @@ void Server::Impl::EngineLoop() {
       last_periodic_ = now;
       engine_.periodic();
     }
+    if (now - last_sample_ >= std::chrono::seconds(1)) {
+      // Rows every second; bytes (O(index groups)) as often as keeps them
+      // under 1% of the engine thread's time, at most every second.
+      const bool with_bytes = now - last_bytes_sample_ >= bytes_sample_every_;
+      last_sample_ = now;
+      const double took = metrics_.SampleTables(*engine_.db, with_bytes);
+      if (with_bytes) {
+        last_bytes_sample_ = now;
+        bytes_sample_every_ = std::max<std::chrono::steady_clock::duration>(
+            std::chrono::seconds(1),
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                std::chrono::duration<double>(100 * took)));
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (tasks_.empty()) continue;
@@ -395,11 +493,12 @@ void Server::Impl::EngineLoop() {
     // The transaction clock: wall time, never going backwards.
     last_now_ = std::max(last_now_ + 1, WallClockMicros());
     net::Dispatched d = net::Dispatch(engine_, *req, task.conn->role(), last_now_);
+    const auto op = static_cast<uint8_t>(req->op_type());
     if (d.needs_lsn == 0 || engine_.wal == nullptr ||
         engine_.wal->WaitAcknowledged(d.needs_lsn, std::chrono::microseconds(0)) >= d.needs_lsn) {
-      Send(task.conn, std::move(d.frame));
+      Send(task.conn, std::move(d.frame), op, task.read_at);
     } else {
-      gate_.Add({d.needs_lsn, task.conn, std::move(d.frame), req->id()});
+      gate_.Add({d.needs_lsn, task.conn, std::move(d.frame), req->id(), op, task.read_at});
       release_cv_.notify_one();
     }
   }
@@ -420,7 +519,7 @@ void Server::Impl::ReleaseDurable() {
     const uint64_t acked = engine_.wal->WaitAcknowledged(target, std::chrono::milliseconds(5));
     const absl::Status wal = engine_.wal->status();
     for (DurabilityGate::Pending& p : gate_.Take(acked, !wal.ok())) {
-      Send(p.conn, wal.ok() ? std::move(p.frame) : net::ErrorFrame(p.id, wal));
+      Send(p.conn, wal.ok() ? std::move(p.frame) : net::ErrorFrame(p.id, wal), p.op, p.read_at);
     }
   }
 }
@@ -434,6 +533,7 @@ void Server::Impl::Stop() {
   asio::post(io_, [this] {
     asio::error_code ec;
     acceptor_.close(ec);
+    if (metrics_endpoint_) metrics_endpoint_->Close();
   });
   cv_.notify_all();
   if (engine_thread_.joinable()) engine_thread_.join();  // finishes queued requests
@@ -444,7 +544,7 @@ void Server::Impl::Stop() {
   }
   release_cv_.notify_all();
   if (releaser_.joinable()) releaser_.join();
-  for (auto& p : gate_.Take(UINT64_MAX, false)) Send(p.conn, std::move(p.frame));
+  for (auto& p : gate_.Take(UINT64_MAX, false)) Send(p.conn, std::move(p.frame), p.op, p.read_at);
   // Let the last responses go out, then stop the network thread.
   asio::post(io_, [this] { io_.stop(); });
   if (network_.joinable()) network_.join();
@@ -465,6 +565,10 @@ void Server::Impl::Wait(bool handle_signals) {
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { Stop(); }
 uint16_t Server::port() const { return impl_->port(); }
+uint16_t Server::metrics_port() const {
+  return impl_->metrics_endpoint_ ? impl_->metrics_endpoint_->port() : 0;
+}
+const ServerMetrics& Server::metrics() const { return impl_->metrics_; }
 void Server::Stop() { impl_->Stop(); }
 void Server::Wait(bool handle_signals) { impl_->Wait(handle_signals); }
 

@@ -17,14 +17,12 @@
 
 #include "absl/status/statusor.h"
 #include "engine/database.h"
+#include "net/protocol.h"
 #include "wal/checkpoint.h"
 #include "wal/wal_sink.h"
 #include "wal/wal_writer.h"
 
 namespace vox {
-
-inline constexpr uint32_t kProtocolVersion = 1;
-inline constexpr char kServerVersion[] = "voxdb 0.1.0";
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
@@ -36,7 +34,13 @@ struct ServerOptions {
   // "role token" lines (roles: admin, app, readonly). Empty: no tokens, and
   // only loopback clients are accepted.
   std::string token_file;
+  // "address:port" of the Prometheus endpoint (HTTP, GET /metrics;
+  // docs/observability.md); empty: off. Port 0: an ephemeral port (see
+  // Server::metrics_port).
+  std::string metrics_listen;
 };
+
+class ServerMetrics;
 
 // What the engine thread works on. All must outlive the server.
 struct EngineParts {
@@ -49,6 +53,12 @@ struct EngineParts {
   // Called on the engine thread between requests, at least once a second:
   // scheduled checkpoints and time-based maintenance. May be empty.
   std::function<void()> periodic;
+  // Set by the server to its metrics registry (for the Stats operation);
+  // leave it null.
+  const ServerMetrics* metrics = nullptr;
+  // The data directory (the ListSnapshots request lists its snapshots);
+  // empty when there is none.
+  std::string data_dir;
 };
 
 class Server {
@@ -58,6 +68,10 @@ class Server {
   ~Server();  // Stop()
 
   uint16_t port() const;
+  // The metrics endpoint's port; 0 when it is off.
+  uint16_t metrics_port() const;
+  // Requests, connections, WAL, checkpoints, tables (net/metrics.h).
+  const ServerMetrics& metrics() const;
   // Stops accepting, answers what is in flight, stops the threads.
   void Stop();
   // Blocks until Stop() (or a SIGTERM/SIGINT when `handle_signals`).

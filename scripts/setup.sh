@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  libabsl-dev libflatbuffers-dev flatbuffers-compiler liburing-dev
+  libabsl-dev libflatbuffers-dev flatbuffers-compiler liburing-dev libedit-dev
   libxxhash-dev libasio-dev libbenchmark-dev libgtest-dev libgmock-dev
 )
 

@@ -1,126 +1,258 @@
 #include "tools/remote_commands.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <utility>
 
+#include "absl/strings/numbers.h"
 #include "net/client.h"
 #include "schema/str.h"
+#include "schema/types.h"
+#include "schema/voxdb_generated.h"
+#include "tools/voxctl_schema.h"
 
 namespace vox {
+
+using voxctl::OpInfo;
+using voxctl::WireSchema;
+
 namespace {
 
-constexpr char kUsage[] =
-    "voxctl call <what> [--server=HOST:PORT] [--token=T] [--json]\n"
-    "  stats                     rows per table, commits, durable LSN\n"
-    "  checkpoint                take a snapshot now (admin)\n"
-    "  user EMAIL                a user by email\n"
-    "  row TABLE UUID            any row by primary key\n"
-    "  participants ROOM_UUID    a room's present participants\n"
-    "  audit ROOM_UUID           a room's audit trail, newest first (100)\n";
+// Friendly names over the generic path: `participants ROOM` runs
+// `PresentParticipants room_id=ROOM`. Words after the positional ones are
+// FIELD=VALUE words of the operation. A shortcut whose operation is not in
+// the schema is not offered.
+struct Shortcut {
+  const char* name;
+  const char* usage;
+  const char* op;
+  std::vector<const char*> positional;  // field names of the words after the name
+  const char* what;
+};
 
-int Refused(const absl::Status& s) {
-  std::fprintf(stderr, "voxctl: %s: %s\n", absl::StatusCodeToString(s.code()).c_str(),
-               std::string(ToStd(s.message())).c_str());
-  return 1;
+const std::vector<Shortcut>& Shortcuts() {
+  static const std::vector<Shortcut> kShortcuts = {
+      {"stats", "stats", "Stats", {}, "rows per table, commits, durable LSN"},
+      {"checkpoint", "checkpoint", "Checkpoint", {}, "take a snapshot now (admin)"},
+      {"snapshots", "snapshots", "ListSnapshots", {}, "the server's snapshots (admin)"},
+      {"user",
+       "user EMAIL|USERNAME|UUID",
+       "UserByEmail",
+       {"email"},
+       "a user by email, username or id"},
+      {"row", "row TABLE UUID", "GetRow", {"table", "id"}, "any row by primary key"},
+      {"participants",
+       "participants ROOM",
+       "PresentParticipants",
+       {"room_id"},
+       "a room's present participants"},
+      {"audit",
+       "audit ROOM",
+       "RoomAuditTrail",
+       {"room_id"},
+       "a room's audit trail, newest first (limit=100)"},
+  };
+  return kShortcuts;
 }
 
-absl::StatusOr<Uuid> UuidArg(const std::string& text) { return ParseUuid(text); }
+const Shortcut* FindShortcut(const std::string& word) {
+  for (const Shortcut& s : Shortcuts()) {
+    if (word == s.name && WireSchema::Get().FindOp(s.op) != nullptr) return &s;
+  }
+  return nullptr;
+}
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "voxctl: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+std::string Message(const absl::Status& s) { return std::string(ToStd(s.message())); }
+
+// A status from the client library: a broken or missing connection is
+// exit 3; anything the server said (a refused handshake) is exit 1.
+int Failed(const absl::Status& s) {
+  std::fprintf(stderr, "voxctl: %s: %s\n", absl::StatusCodeToString(s.code()).c_str(),
+               Message(s).c_str());
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) ? kExitNoConnection : kExitRefused;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// Operations whose names contain `word` or are a typo away, for "did you mean".
+std::string Suggestions(const std::string& word) {
+  const std::string want = voxctl::NormalizeName(word);
+  std::vector<std::string> near;
+  for (const OpInfo& op : WireSchema::Get().ops()) {
+    const std::string name = voxctl::NormalizeName(op.name);
+    if (!want.empty() && (name.find(want) != std::string::npos ||
+                          EditDistance(want, name) <= std::max<size_t>(1, name.size() / 5))) {
+      near.push_back(op.name);
+    }
+  }
+  if (near.empty() || near.size() > 8) return "; `voxctl ops` lists them";
+  return StrCat("; did you mean ", StrJoin(near, ", "), "?");
+}
 
 }  // namespace
 
-int RunRemote(const std::vector<std::string>& args, const std::string& server,
-              const std::string& token, bool json) {
-  if (args.empty()) {
-    std::fprintf(stderr, "%s", kUsage);
-    return 2;
-  }
+RemoteSession::RemoteSession(RemoteOptions options) : options_(std::move(options)) {}
+RemoteSession::~RemoteSession() = default;
+
+int RemoteSession::Connect(bool announce) {
+  if (client_ != nullptr) return kExitOk;
+  const std::string& server = options_.server;
   const size_t colon = server.rfind(':');
-  if (colon == std::string::npos) {
-    std::fprintf(stderr, "voxctl: --server=%s is not host:port\n", server.c_str());
-    return 2;
+  uint32_t port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(server).substr(colon + 1), &port) || port == 0 ||
+      port > 65535) {
+    return Usage(StrCat("--server=", server, " is not HOST:PORT"));
   }
-  auto client =
-      Client::Connect({.host = server.substr(0, colon),
-                       .port = static_cast<uint16_t>(std::atoi(server.c_str() + colon + 1)),
-                       .token = token});
-  if (!client.ok()) {
-    std::fprintf(stderr, "voxctl: %s\n", std::string(ToStd(client.status().message())).c_str());
-    return absl::IsUnavailable(client.status()) ? 3 : 1;
+  std::string host = server.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
   }
-  Client& c = **client;
-  const std::string& what = args[0];
-  if (what == "stats" && args.size() == 1) {
-    auto s = c.Stats();
-    if (!s.ok()) return Refused(s.status());
-    if (json) {
-      std::string rows;
-      for (const auto& [name, n] : s->rows_per_table) {
-        rows += StrCat(rows.empty() ? "" : ",", JsonQuote(name), ":", n);
-      }
-      std::printf("{\"commits\":%llu,\"durable_lsn\":%llu,\"durability\":%s,\"rows\":{%s}}\n",
-                  static_cast<unsigned long long>(s->commits),
-                  static_cast<unsigned long long>(s->durable_lsn), JsonQuote(s->durability).c_str(),
-                  rows.c_str());
-    } else {
-      std::printf("server %s, database %s, durability %s\ncommits %llu, durable LSN %llu\n\n",
-                  c.server_version().c_str(), FormatUuid(c.database_id()).c_str(),
-                  s->durability.c_str(), static_cast<unsigned long long>(s->commits),
-                  static_cast<unsigned long long>(s->durable_lsn));
-      std::printf("%-20s %12s\n", "table", "rows");
-      for (const auto& [name, n] : s->rows_per_table) {
-        std::printf("%-20s %12llu\n", name.c_str(), static_cast<unsigned long long>(n));
+  auto client = Client::Connect({.host = host,
+                                 .port = static_cast<uint16_t>(port),
+                                 .token = options_.token,
+                                 .client_name = "voxctl",
+                                 .timeout = options_.timeout});
+  if (!client.ok()) return Failed(client.status());
+  client_ = *std::move(client);
+  if (announce) {
+    std::printf("connected to %s: server %s, database %s, role %s\n", server.c_str(),
+                client_->server_version().c_str(), FormatUuid(client_->database_id()).c_str(),
+                client_->role().c_str());
+  }
+  return kExitOk;
+}
+
+int RemoteSession::Execute(const std::vector<std::string>& words) {
+  if (words.empty()) return kExitOk;
+  const std::string& first = words[0];
+  const std::vector<std::string> rest(words.begin() + 1, words.end());
+  if (first == "call") {
+    if (rest.empty()) return Usage("call what? `voxctl ops` lists the operations");
+    return Execute(rest);
+  }
+  if (first == "ops") {
+    std::fputs(voxctl::ListOps().c_str(), stdout);
+    return kExitOk;
+  }
+  if (first == "help") {
+    if (rest.empty()) {
+      std::fputs(RemoteCommandsHelp().c_str(), stdout);
+      return kExitOk;
+    }
+    const Shortcut* s = FindShortcut(rest[0]);
+    const OpInfo* op = WireSchema::Get().FindOp(s != nullptr ? s->op : rest[0]);
+    if (op == nullptr)
+      return Usage(StrCat("unknown operation '", rest[0], "'", Suggestions(rest[0])));
+    if (s != nullptr) std::printf("%s: %s; runs %s\n", s->usage, s->what, op->name.c_str());
+    std::fputs(voxctl::DescribeOp(*op).c_str(), stdout);
+    return kExitOk;
+  }
+  if (const Shortcut* s = FindShortcut(first)) {
+    if (rest.size() < s->positional.size()) {
+      return Usage(StrCat("usage: ", s->usage, " [FIELD=VALUE ...]"));
+    }
+    std::string op = s->op;
+    std::vector<std::string> args;
+    for (size_t i = 0; i < s->positional.size(); ++i) {
+      args.push_back(StrCat(s->positional[i], "=", rest[i]));
+    }
+    if (std::string_view(s->name) == "user" && rest[0].find('@') == std::string::npos) {
+      if (ParseUuid(rest[0]).ok()) {  // by id
+        op = "GetRow";
+        args = {"table=users", StrCat("id=", rest[0])};
+      } else if (WireSchema::Get().FindOp("UserByUsername") != nullptr) {
+        op = "UserByUsername";
+        args = {StrCat("username=", rest[0])};
       }
     }
-    return 0;
+    args.insert(args.end(), rest.begin() + s->positional.size(), rest.end());
+    return Call(op, args);
   }
-  if (what == "checkpoint" && args.size() == 1) {
-    auto path = c.Checkpoint();
-    if (!path.ok()) return Refused(path.status());
-    std::printf(json ? "{\"snapshot\":%s}\n" : "snapshot %s\n",
-                json ? JsonQuote(*path).c_str() : path->c_str());
-    return 0;
+  return Call(first, rest);
+}
+
+int RemoteSession::Call(const std::string& op_name, const std::vector<std::string>& args) {
+  const OpInfo* op = WireSchema::Get().FindOp(op_name);
+  if (op == nullptr) {
+    return Usage(StrCat("unknown operation or command '", op_name, "'", Suggestions(op_name)));
   }
-  if (what == "user" && args.size() == 2) {
-    auto row = c.UserByEmail(args[1]);
-    if (!row.ok()) return Refused(row.status());
-    std::printf("%s\n", row->c_str());
-    return 0;
+  absl::StatusOr<voxctl::OpRequest> request = voxctl::ParseOpArgs(*op, args);
+  if (!request.ok()) return Usage(Message(request.status()));
+  if (int rc = Connect(false); rc != kExitOk) return rc;
+  absl::StatusOr<Reply> reply =
+      client_->SendRaw([&request](rpc::Builder& b) { return request->Encode(b); }).Get();
+  if (!reply.ok()) {
+    if (absl::IsUnavailable(reply.status())) client_.reset();  // reconnect next time
+    return Failed(reply.status());
   }
-  if (what == "row" && args.size() == 3) {
-    auto id = UuidArg(args[2]);
-    if (!id.ok()) return Refused(id.status());
-    auto row = c.GetRow(args[1], *id);
-    if (!row.ok()) return Refused(row.status());
-    std::printf("%s\n", row->c_str());
-    return 0;
+  if (absl::Status s = reply->status(); !s.ok()) {
+    std::fprintf(stderr, "voxctl: %s: %s\n", absl::StatusCodeToString(s.code()).c_str(),
+                 Message(s).c_str());
+    return kExitRefused;
   }
-  if (what == "participants" && args.size() == 2) {
-    auto room = UuidArg(args[1]);
-    if (!room.ok()) return Refused(room.status());
-    auto list = c.PresentParticipants(*room);
-    if (!list.ok()) return Refused(list.status());
-    if (!json) std::printf("%-36s  %-11s %5s %5s\n", "user", "role", "muted", "hand");
-    for (const PresentParticipant& p : *list) {
-      if (json) {
-        std::printf("{\"user_id\":\"%s\",\"role\":\"%s\",\"muted\":%s,\"hand_raised\":%s}\n",
-                    FormatUuid(p.user_id).c_str(), p.role.c_str(), p.muted ? "true" : "false",
-                    p.hand_raised ? "true" : "false");
-      } else {
-        std::printf("%-36s  %-11s %5s %5s\n", FormatUuid(p.user_id).c_str(), p.role.c_str(),
-                    p.muted ? "yes" : "", p.hand_raised ? "yes" : "");
-      }
-    }
-    return 0;
+  const std::string out = voxctl::Render(voxctl::ResultDoc(reply->response()), options_.format);
+  std::fputs(out.c_str(), stdout);
+  return kExitOk;
+}
+
+int RunCall(const std::vector<std::string>& args, const RemoteOptions& options) {
+  if (args.empty()) {
+    std::fprintf(stderr, "usage: voxctl call OP [FIELD=VALUE ...]\n\n%s",
+                 RemoteCommandsHelp().c_str());
+    return kExitUsage;
   }
-  if (what == "audit" && args.size() == 2) {
-    auto room = UuidArg(args[1]);
-    if (!room.ok()) return Refused(room.status());
-    auto page = c.RoomAuditTrail(*room, 100);
-    if (!page.ok()) return Refused(page.status());
-    for (const std::string& row : page->rows) std::printf("%s\n", row.c_str());
-    return 0;
+  RemoteSession session(options);
+  const int rc = session.Execute(args);
+  std::fflush(stdout);
+  return rc;
+}
+
+std::vector<std::string> CommandWords() {
+  std::vector<std::string> words = {"call", "ops", "help"};
+  for (const Shortcut& s : Shortcuts()) {
+    if (WireSchema::Get().FindOp(s.op) != nullptr) words.push_back(s.name);
   }
-  std::fprintf(stderr, "voxctl: unknown or incomplete call '%s'\n%s", what.c_str(), kUsage);
-  return 2;
+  return words;
+}
+
+std::string RemoteCommandsHelp() {
+  std::string out =
+      "Against a running server ([--server=HOST:PORT] [--token_file=PATH] "
+      "[--format=table|json|csv]):\n"
+      "  call OP FIELD=VALUE ...     run any operation (names: JoinRoom or join_room)\n"
+      "  ops                         every operation with its fields\n"
+      "  help OP                     one operation's fields, types and defaults\n"
+      "Shortcuts (voxctl call NAME ..., or in the shell):\n";
+  for (const Shortcut& s : Shortcuts()) {
+    if (WireSchema::Get().FindOp(s.op) == nullptr) continue;
+    const std::string_view usage = s.usage;
+    out += StrCat("  ", usage, std::string(usage.size() < 28 ? 28 - usage.size() : 1, ' '), s.what,
+                  "\n");
+  }
+  out +=
+      "Values: strings as is; numbers; true/false; enums by name; uuids as text; timestamps as\n"
+      "microseconds, RFC 3339 or now; lists comma-separated (tags=music,talk); nested tables as\n"
+      "settings.title=...; FieldValue lists as values.COLUMN=VALUE (docs/voxctl.md).\n";
+  return out;
 }
 
 }  // namespace vox

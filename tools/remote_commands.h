@@ -1,16 +1,72 @@
-// voxctl's commands against a running server (voxctl call ...).
+// voxctl's commands against a running server (docs/voxctl.md): any
+// operation of the protocol by name (`voxctl call JoinRoom room_id=...`),
+// the shortcuts (stats, user EMAIL, ...), `ops` and `help OP`. The shell
+// (tools/voxctl_shell.h) runs the same command lines.
+//
+// Thread-compatible.
 #ifndef VOXDB_TOOLS_REMOTE_COMMANDS_H_
 #define VOXDB_TOOLS_REMOTE_COMMANDS_H_
 
+#include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "tools/voxctl_output.h"
+
 namespace vox {
 
-// `args` are the words after "call". Exit codes: 0 done, 1 the server
-// refused (its code and message are printed), 2 usage, 3 no connection.
-int RunRemote(const std::vector<std::string>& args, const std::string& server,
-              const std::string& token, bool json);
+class Client;
+
+// What voxctl exits with, and what a shell command returns.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitRefused = 1,       // the server answered with a non-OK status
+  kExitUsage = 2,         // a bad command, field or value: nothing was sent
+  kExitNoConnection = 3,  // cannot connect, or the connection was lost
+};
+
+struct RemoteOptions {
+  std::string server = "127.0.0.1:7070";  // HOST:PORT ([v6]:PORT)
+  std::string token;                      // never printed
+  std::chrono::milliseconds timeout{10000};
+  voxctl::Format format = voxctl::Format::kTable;
+};
+
+// One connection (made on first use, remade after a loss) that runs
+// command lines.
+class RemoteSession {
+ public:
+  explicit RemoteSession(RemoteOptions options);
+  ~RemoteSession();
+
+  // Runs one command's words: `OP FIELD=VALUE ...` (also `call OP ...`), a
+  // shortcut, `ops`, `help [OP]`. The result goes to stdout, errors to
+  // stderr as `voxctl: CODE: message`.
+  int Execute(const std::vector<std::string>& words);
+  // Connects if not connected. With `announce`, says to whom on stdout.
+  int Connect(bool announce);
+
+  voxctl::Format format() const { return options_.format; }
+  void set_format(voxctl::Format format) { options_.format = format; }
+  const RemoteOptions& options() const { return options_; }
+
+ private:
+  int Call(const std::string& op_name, const std::vector<std::string>& args);
+
+  RemoteOptions options_;
+  std::unique_ptr<Client> client_;
+};
+
+// `voxctl call ARGS...`.
+int RunCall(const std::vector<std::string>& args, const RemoteOptions& options);
+
+// The commands a line may start with besides operation names: shortcuts,
+// ops, help (for the shell's completion).
+std::vector<std::string> CommandWords();
+// The shortcuts and the generic commands, for usage messages.
+std::string RemoteCommandsHelp();
 
 }  // namespace vox
 

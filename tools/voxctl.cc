@@ -11,16 +11,24 @@
 //   voxctl restore --data=DIR --to=NEW [--lsn=N | --time=RFC3339]
 //                                              point-in-time copy into a new data directory
 //
-// (Over-the-wire commands arrive with the server, issue 4.)
+// Against a running server (tools/remote_commands.h, docs/voxctl.md):
+//   voxctl call OP FIELD=VALUE ...             any protocol operation; shortcuts too
+//   voxctl ops | help OP                       the operations and their fields
+//   voxctl shell                               the same, one line at a time
 #include <sys/resource.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "engine/ops/generic.h"
 #include "engine/ops/identity.h"
@@ -34,6 +42,8 @@
 #include "schema/str.h"
 #include "tools/datagen/datagen.h"
 #include "tools/remote_commands.h"
+#include "tools/voxctl_schema.h"
+#include "tools/voxctl_shell.h"
 #include "wal/change_codec.h"
 #include "wal/checkpoint.h"
 #include "wal/recovery.h"
@@ -48,8 +58,12 @@ ABSL_FLAG(bool, json, false, "print JSON lines instead of text");
 ABSL_FLAG(std::string, to, "", "restore: the new data directory (must not exist or be empty)");
 ABSL_FLAG(uint64_t, lsn, 0, "restore: stop after this LSN (0: the end of the log)");
 ABSL_FLAG(std::string, time, "", "restore: stop before the first transaction after this time");
-ABSL_FLAG(std::string, server, "127.0.0.1:7070", "call: the server to talk to");
-ABSL_FLAG(std::string, token, "", "call: the token (empty: a loopback server without tokens)");
+ABSL_FLAG(std::string, server, "127.0.0.1:7070", "call, shell: the server, HOST:PORT");
+ABSL_FLAG(std::string, token, "",
+          "call, shell: the token (empty: a loopback server without tokens); prefer --token_file");
+ABSL_FLAG(std::string, token_file, "", "call, shell: a file whose first line is the token");
+ABSL_FLAG(int64_t, timeout_ms, 10000, "call, shell: connect and per-request timeout");
+ABSL_FLAG(std::string, format, "table", "call, shell: how results print: table, json or csv");
 
 namespace vox {
 namespace {
@@ -605,18 +619,143 @@ int DemoMain(double scale) {
 }  // namespace
 }  // namespace vox
 
+namespace vox {
+namespace {
+
+constexpr char kUsage[] =
+    "voxctl <command> [flags]\n\n"
+    "On a data directory:\n"
+    "  demo     load generated data into the engine, run every documented data flow\n"
+    "  memory   load generated data and print bytes per row for every table\n"
+    "  wal dump --data=DIR [--json]   print every record of the write-ahead log\n"
+    "  wal verify --data=DIR          check the write-ahead log\n"
+    "  snapshot take|list|verify --data=DIR\n"
+    "  restore --data=DIR --to=NEW [--lsn=N | --time=RFC3339]\n\n"
+    "Against a running server:\n"
+    "  call OP [FIELD=VALUE ...]      run any protocol operation: call JoinRoom room_id=...\n"
+    "  call SHORTCUT ...              stats, checkpoint, snapshots, user EMAIL, row TABLE UUID,\n"
+    "                                 participants ROOM, audit ROOM\n"
+    "  ops                            every operation with its fields and types\n"
+    "  help OP                        one operation's fields, types and defaults\n"
+    "  shell                          run commands line by line (history, Tab completion)\n"
+    "  flags: --server=HOST:PORT (127.0.0.1:7070) --token_file=PATH | --token=T\n"
+    "         --timeout_ms=10000 --format=table|json|csv (--json = --format=json)\n\n"
+    "Exit codes: 0 success; 1 the server refused (its code and message are printed);\n"
+    "2 usage error (bad command, flag, field or value: nothing was sent);\n"
+    "3 cannot connect or the connection was lost. docs/voxctl.md has the details.\n";
+
+// Refuses unknown flags and bad flag values with exit 2 before Abseil's
+// parser (which exits 1, the code of a refusal) sees them.
+int CheckFlags(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    const size_t eq = arg.find('=');
+    const std::string name(arg.substr(0, eq));
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && name.starts_with("no")) {
+      absl::CommandLineFlag* negated = absl::FindCommandLineFlag(name.substr(2));
+      if (negated != nullptr && negated->IsOfType<bool>() && eq == std::string_view::npos) continue;
+    }
+    if (flag == nullptr) {
+      std::fprintf(stderr, "voxctl: unknown flag --%s (voxctl --help lists them)\n", name.c_str());
+      return kExitUsage;
+    }
+    std::string value;
+    if (eq != std::string_view::npos) {
+      value = std::string(arg.substr(eq + 1));
+    } else if (flag->IsOfType<bool>()) {
+      continue;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      std::fprintf(stderr, "voxctl: --%s needs a value\n", name.c_str());
+      return kExitUsage;
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      std::fprintf(stderr, "voxctl: --%s: %s\n", name.c_str(), error.c_str());
+      return kExitUsage;
+    }
+  }
+  return kExitOk;
+}
+
+// The remote flags, or why they are wrong (exit 2).
+absl::StatusOr<RemoteOptions> RemoteOptionsFromFlags() {
+  RemoteOptions options;
+  options.server = absl::GetFlag(FLAGS_server);
+  const std::string format = absl::GetFlag(FLAGS_format);
+  std::optional<voxctl::Format> f = voxctl::ParseFormat(format);
+  if (!f) return absl::InvalidArgumentError("--format must be table, json or csv");
+  options.format = absl::GetFlag(FLAGS_json) ? voxctl::Format::kJson : *f;
+  const int64_t timeout = absl::GetFlag(FLAGS_timeout_ms);
+  if (timeout <= 0) return absl::InvalidArgumentError("--timeout_ms must be positive");
+  options.timeout = std::chrono::milliseconds(timeout);
+  options.token = absl::GetFlag(FLAGS_token);
+  const std::string token_file = absl::GetFlag(FLAGS_token_file);
+  if (!token_file.empty()) {
+    if (!options.token.empty()) {
+      return absl::InvalidArgumentError("give --token or --token_file, not both");
+    }
+    std::FILE* in = std::fopen(token_file.c_str(), "r");
+    if (in == nullptr) {
+      return absl::InvalidArgumentError(
+          StrCat("cannot read --token_file=", token_file, ": ", std::strerror(errno)));
+    }
+    char line[4096];
+    const bool read = std::fgets(line, sizeof(line), in) != nullptr;
+    std::fclose(in);
+    std::string_view token = read ? std::string_view(line) : std::string_view();
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+      token.remove_suffix(1);
+    }
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front()))) {
+      token.remove_prefix(1);
+    }
+    if (token.empty()) {
+      return absl::InvalidArgumentError(
+          StrCat("--token_file=", token_file, " has no token on its first line"));
+    }
+    options.token = std::string(token);
+  }
+  return options;
+}
+
+int Remote(const std::string& command, const std::vector<std::string>& args) {
+  absl::StatusOr<RemoteOptions> options = RemoteOptionsFromFlags();
+  if (!options.ok()) {
+    std::fprintf(stderr, "voxctl: %s\n", Message(options.status()).c_str());
+    return kExitUsage;
+  }
+  if (command == "shell") {
+    if (!args.empty()) {
+      std::fprintf(stderr, "voxctl: shell takes no arguments\n");
+      return kExitUsage;
+    }
+    return RunShell(*options);
+  }
+  std::vector<std::string> words = args;
+  if (command != "call") words.insert(words.begin(), command);  // ops, help OP
+  return RunCall(words, *options);
+}
+
+}  // namespace
+}  // namespace vox
+
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "voxctl <command> [flags]\n\n"
-      "commands:\n"
-      "  demo     load generated data into the engine, run every documented data flow\n"
-      "  memory   load generated data and print bytes per row for every table\n"
-      "  wal dump --data=DIR [--json]   print every record of the write-ahead log\n"
-      "  wal verify --data=DIR          check the write-ahead log\n"
-      "  snapshot take|list|verify --data=DIR\n"
-      "  restore --data=DIR --to=NEW [--lsn=N | --time=RFC3339]\n"
-      "  call stats|checkpoint|user|row|participants|audit ...  against a running server\n"
-      "       [--server=HOST:PORT] [--token=T] [--json]\n");
+  absl::SetProgramUsageMessage(vox::kUsage);
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-h" || arg == "-help") {
+      std::fputs(vox::kUsage, stdout);
+      return 0;
+    }
+  }
+  if (int rc = vox::CheckFlags(argc, argv); rc != 0) return rc;
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() == 3 && std::string(args[1]) == "wal" &&
       (std::string(args[2]) == "dump" || std::string(args[2]) == "verify")) {
@@ -629,24 +768,28 @@ int main(int argc, char** argv) {
     if (sub == "verify") return vox::SnapshotList(true);
   }
   if (args.size() == 2 && std::string(args[1]) == "restore") return vox::Restore();
-  if (args.size() >= 2 && std::string(args[1]) == "call") {
-    return vox::RunRemote(std::vector<std::string>(args.begin() + 2, args.end()),
-                          absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_token),
-                          absl::GetFlag(FLAGS_json));
+  if (args.size() == 2 && std::string(args[1]) == "help") {
+    std::fputs(vox::kUsage, stdout);
+    return 0;
+  }
+  if (args.size() >= 2) {
+    const std::string command = args[1];
+    if (command == "call" || command == "shell" || command == "ops" || command == "help") {
+      return vox::Remote(command, std::vector<std::string>(args.begin() + 2, args.end()));
+    }
   }
   if (args.size() != 2) {
-    std::fprintf(stderr, "%s\n", absl::ProgramUsageMessage().data());
-    return 2;
+    std::fprintf(stderr, "%s", vox::kUsage);
+    return vox::kExitUsage;
   }
   const std::string command = args[1];
   const double scale = absl::GetFlag(FLAGS_scale);
   if (scale != -1 && (scale < 0.0005 || scale > 50)) {
     std::fprintf(stderr, "voxctl: --scale must be between 0.0005 and 50\n");
-    return 2;
+    return vox::kExitUsage;
   }
   if (command == "demo") return vox::DemoMain(scale == -1 ? 0.01 : scale);
   if (command == "memory") return vox::Memory(scale == -1 ? 0.1 : scale);
-  std::fprintf(stderr, "voxctl: unknown command '%s'\n%s\n", command.c_str(),
-               absl::ProgramUsageMessage().data());
-  return 2;
+  std::fprintf(stderr, "voxctl: unknown command '%s'\n%s", command.c_str(), vox::kUsage);
+  return vox::kExitUsage;
 }

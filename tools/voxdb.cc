@@ -37,6 +37,10 @@ ABSL_FLAG(int, keep_snapshots, 3, "snapshots kept by checkpoints");
 ABSL_FLAG(double, checkpoint_interval_s, 3600, "checkpoint at least this often (0: never by time)");
 ABSL_FLAG(uint64_t, checkpoint_wal_bytes, 1ull << 30,
           "checkpoint once the WAL grew this much (0: never by size)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "address:port of the Prometheus endpoint (HTTP GET /metrics, docs/observability.md), "
+          "e.g. 127.0.0.1:9100; port 0: any free; empty: off. Serves no authentication: keep it "
+          "on loopback or a private network");
 ABSL_FLAG(double, maintenance_interval_s, 10,
           "run time-based work (expired mutes, bans, recordings, reservations) this often");
 
@@ -61,7 +65,8 @@ int Main() {
                         .max_connections = absl::GetFlag(FLAGS_max_connections),
                         .max_inflight_per_connection = absl::GetFlag(FLAGS_max_inflight),
                         .idle_timeout_seconds = absl::GetFlag(FLAGS_idle_timeout_s),
-                        .token_file = absl::GetFlag(FLAGS_token_file)};
+                        .token_file = absl::GetFlag(FLAGS_token_file),
+                        .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)};
   auto durability = ParseDurability(absl::GetFlag(FLAGS_durability));
   if (!durability.ok()) {
     Log(std::string(ToStd(durability.status().message())));
@@ -80,7 +85,16 @@ int Main() {
   auto report = Recover(
       io,
       {.data_dir = dir,
-       .mode = recovery_flag == "strict" ? RecoveryMode::kStrict : RecoveryMode::kStopAtLastGood},
+       .mode = recovery_flag == "strict" ? RecoveryMode::kStrict : RecoveryMode::kStopAtLastGood,
+       .progress =
+           [](std::string_view stage, uint64_t done, uint64_t total) {
+             if (total > 0) {
+               Log(StrCat("recovering: ", stage, " ", done >> 20, " of ", total >> 20, " MiB (",
+                          done * 100 / total, "%)"));
+             } else {
+               Log(StrCat("recovering: ", stage, " ", done, " transactions replayed"));
+             }
+           }},
       db);
   if (!report.ok()) {
     Log(StrCat("cannot start: ", ToStd(report.status().message())));
@@ -170,12 +184,19 @@ int Main() {
                                         .checkpointer = &checkpointer,
                                         .database_id = report->database_id,
                                         .durability = *durability,
-                                        .periodic = periodic});
+                                        .periodic = periodic,
+                                        .data_dir = dir});
   if (!server.ok()) {
     Log(std::string(ToStd(server.status().message())));
     return 1;
   }
-  // Tests and scripts read this line for the port.
+  // Tests and scripts read these lines for the ports (the metrics line first).
+  if ((*server)->metrics_port() != 0) {
+    const std::string& m = options.metrics_listen;
+    const std::string host = m.substr(0, m.rfind(':'));
+    std::printf("metrics on %s:%u\n", host.c_str(), (*server)->metrics_port());
+    Log(StrCat("metrics on http://", host, ":", (*server)->metrics_port(), "/metrics"));
+  }
   std::printf("listening on %s:%u\n", options.address.c_str(), (*server)->port());
   std::fflush(stdout);
   Log(StrCat("serving database ", FormatUuid(report->database_id), " on ", options.address, ":",

@@ -47,6 +47,11 @@ bool Checkpointer::running() const {
   return running_;
 }
 
+Checkpointer::Stats Checkpointer::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
 absl::StatusOr<double> Checkpointer::Start(const Database& db, uint64_t lsn) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -74,6 +79,15 @@ absl::StatusOr<double> Checkpointer::Start(const Database& db, uint64_t lsn) {
       if (!pruned.ok()) info = pruned;
     }
     std::lock_guard<std::mutex> lock(mu_);
+    if (info.ok()) {
+      ++stats_.completed;
+      stats_.last = *info;
+      stats_.last_finished_at = std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    } else {
+      ++stats_.failed;
+    }
     result_ = std::move(info);
     running_ = false;
     done_.notify_all();

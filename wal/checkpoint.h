@@ -63,6 +63,16 @@ class Checkpointer {
   absl::StatusOr<SnapshotInfo> Wait();
   bool running() const;
 
+  // What checkpoints did since this checkpointer was made (for metrics).
+  struct Stats {
+    uint64_t completed = 0, failed = 0;
+    // The last completed one (its snapshot written, old files pruned): its
+    // snapshot, and when it finished (wall clock, us since the epoch).
+    std::optional<SnapshotInfo> last;
+    Timestamp last_finished_at = 0;
+  };
+  Stats stats() const;
+
   // Keeps WAL segments holding records after `lsn` (a running backup's
   // need) until Release; holds nest.
   void Hold(uint64_t lsn);
@@ -81,6 +91,7 @@ class Checkpointer {
   bool running_ = false;
   std::optional<absl::StatusOr<SnapshotInfo>> result_;
   std::multiset<uint64_t> holds_;
+  Stats stats_;
   std::thread thread_;
 };
 

@@ -51,6 +51,15 @@ absl::StatusOr<Uuid> LoadOrCreateIdentity(FileIo& io, const std::string& data_di
 
 absl::StatusOr<RecoveryReport> Recover(FileIo& io, const RecoveryOptions& options, Database& db) {
   const auto start = std::chrono::steady_clock::now();
+  // Progress, at most once a second.
+  auto last_report = start;
+  auto report_progress = [&](std::string_view stage, uint64_t done, uint64_t total) {
+    if (!options.progress) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_report < std::chrono::seconds(1)) return;
+    last_report = now;
+    options.progress(stage, done, total);
+  };
   RecoveryReport report;
   auto existing = LoadOrCreateIdentity(io, options.data_dir, /*create=*/false);
   if (!existing.ok() && absl::IsNotFound(existing.status()) && options.create) {
@@ -68,7 +77,9 @@ absl::StatusOr<RecoveryReport> Recover(FileIo& io, const RecoveryOptions& option
         entry.info->lsn > options.stop_at_lsn) {
       continue;
     }
-    auto loaded = LoadSnapshot(io, entry.path, db);
+    auto loaded = LoadSnapshot(io, entry.path, db, [&](uint64_t done, uint64_t total) {
+      report_progress("snapshot", done, total);
+    });
     if (!loaded.ok()) {
       return absl::Status(loaded.status().code(),
                           StrCat("loading snapshot ", entry.path, ": ", loaded.status().message(),
@@ -103,6 +114,9 @@ absl::StatusOr<RecoveryReport> Recover(FileIo& io, const RecoveryOptions& option
                         }
                         ++report.records_replayed;
                         report.last_lsn = r.lsn;
+                        if (report.records_replayed % 1024 == 0) {
+                          report_progress("wal", report.records_replayed, 0);
+                        }
                         return absl::OkStatus();
                       });
   if (!scan.ok()) return scan.status();

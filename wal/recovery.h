@@ -8,8 +8,10 @@
 #define VOXDB_WAL_RECOVERY_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "engine/database.h"
@@ -35,6 +37,10 @@ struct RecoveryOptions {
   // committed after this time. The log must then not be continued.
   uint64_t stop_at_lsn = UINT64_MAX;
   std::optional<Timestamp> stop_at_time;
+  // Called about once a second while recovery runs, for the operator:
+  // "snapshot" with bytes loaded of the file's size, then "wal" with
+  // records replayed (total 0: not known in advance).
+  std::function<void(std::string_view stage, uint64_t done, uint64_t total)> progress;
 };
 
 struct RecoveryReport {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -33,6 +34,22 @@ std::string_view DurabilityName(Durability d) {
   }
   return "?";
 }
+
+size_t LatencyBucket(uint64_t micros) {
+  return static_cast<size_t>(
+      std::lower_bound(kLatencyBucketsMicros.begin(), kLatencyBucketsMicros.end(), micros) -
+      kLatencyBucketsMicros.begin());
+}
+
+namespace {
+
+uint64_t MicrosSince(std::chrono::steady_clock::time_point t0) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+}
+
+}  // namespace
 
 WalWriter::WalWriter(FileIo& io, LogDevice& device, const WalOptions& options)
     : io_(io), device_(device), options_(options) {}
@@ -184,6 +201,12 @@ WalWriter::Stats WalWriter::stats() const {
   return stats_;
 }
 
+void WalWriter::CountSync(uint64_t micros) {
+  ++stats_.syncs;
+  ++stats_.sync_micros[LatencyBucket(micros)];
+  stats_.sync_micros_sum += micros;
+}
+
 void WalWriter::FailAll(const absl::Status& error, std::deque<Pending>& batch) {
   std::deque<Pending> rest;
   {
@@ -209,7 +232,9 @@ void WalWriter::FailAll(const absl::Status& error, std::deque<Pending>& batch) {
 bool WalWriter::WriteBatch(std::deque<Pending>& batch, bool sync) {
   std::string buffer;
   for (const Pending& p : batch) buffer += p.bytes;
+  const auto t0 = std::chrono::steady_clock::now();
   absl::Status s = device_.WriteAndSync(fd_, buffer.data(), buffer.size(), offset_, sync);
+  const uint64_t micros = MicrosSince(t0);
   if (!s.ok()) {
     FailAll(s, batch);
     return false;
@@ -228,7 +253,7 @@ bool WalWriter::WriteBatch(std::deque<Pending>& batch, bool sync) {
     if (sync) durable_lsn_ = written_lsn_;
     stats_.records += batch.size();
     stats_.batches += batch.empty() ? 0 : 1;
-    stats_.syncs += sync ? 1 : 0;
+    if (sync) CountSync(micros);
     stats_.bytes += buffer.size();
   }
   progress_.notify_all();
@@ -285,11 +310,12 @@ void WalWriter::Run() {
       lock.unlock();
       if (rotate) {
         // The next record does not fit: sync this segment, then start the next.
+        const auto t0 = std::chrono::steady_clock::now();
         absl::Status s = device_.WriteAndSync(fd_, nullptr, 0, offset_, true);
         if (s.ok()) {
           std::lock_guard<std::mutex> l(mu_);
           durable_lsn_ = written_lsn_;
-          s = absl::OkStatus();
+          CountSync(MicrosSince(t0));
         }
         uint64_t first;
         {

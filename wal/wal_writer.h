@@ -19,6 +19,7 @@
 #ifndef VOXDB_WAL_WAL_WRITER_H_
 #define VOXDB_WAL_WAL_WRITER_H_
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -48,6 +49,17 @@ struct WalOptions {
   size_t max_batch_bytes = 1u << 20;     // group commit cap
   int sync_interval_ms = 10;             // kWrite: the loss window on a machine crash
 };
+
+// Upper bounds, in microseconds, of the buckets of VoxDB's latency
+// histograms (the WAL's syncs here, the server's requests in net/metrics.h):
+// 1-2-5 steps from 1 us to 10 s, then one bucket for anything slower.
+inline constexpr std::array<uint64_t, 22> kLatencyBucketsMicros = {
+    1,    2,     5,     10,    20,     50,     100,    200,     500,     1000,    2000,
+    5000, 10000, 20000, 50000, 100000, 200000, 500000, 1000000, 2000000, 5000000, 10000000};
+inline constexpr size_t kLatencyBucketCount = kLatencyBucketsMicros.size() + 1;
+// The bucket holding `micros`: the first whose bound is >= it (the last one
+// if none is).
+size_t LatencyBucket(uint64_t micros);
 
 // Where the log continues (from recovery, or a new log).
 struct WalTail {
@@ -82,8 +94,15 @@ class WalWriter {
   // written (kWrite). Waits up to `timeout` for it to reach `lsn`.
   uint64_t WaitAcknowledged(uint64_t lsn, std::chrono::microseconds timeout) const;
 
+  // Counted on the WAL thread once per batch. `syncs` counts every
+  // fdatasync (segment rotations included); `sync_micros` is their latency,
+  // measured around the submission that carries the sync (the batch's write
+  // linked to its fdatasync), per bucket of kLatencyBucketsMicros (not
+  // cumulative).
   struct Stats {
     uint64_t records = 0, batches = 0, syncs = 0, bytes = 0, segments = 0;
+    std::array<uint64_t, kLatencyBucketCount> sync_micros{};
+    uint64_t sync_micros_sum = 0;
   };
   Stats stats() const;
 
@@ -100,6 +119,8 @@ class WalWriter {
   // Writes one batch (all in the current segment); false once failed.
   bool WriteBatch(std::deque<Pending>& batch, bool sync);
   void FailAll(const absl::Status& error, std::deque<Pending>& batch);
+  // Counts one fdatasync that took `micros`. REQUIRES: mu_ held.
+  void CountSync(uint64_t micros);
 
   FileIo& io_;
   LogDevice& device_;

@@ -1,328 +1,184 @@
+// The dispatcher: roles, the durability gate, Batch, and the response
+// envelope. The operations themselves are executed by domain in
+// dispatch_<domain>.cc.
 #include "net/internal/dispatch.h"
 
+#include <vector>
+
 #include "engine/ops/generic.h"
-#include "engine/ops/identity.h"
-#include "engine/ops/ledger.h"
-#include "engine/ops/queries.h"
-#include "engine/ops/rooms.h"
-#include "schema/catalog.h"
-#include "schema/str.h"
-#include "schema/voxdb_generated.h"
+#include "engine/txn.h"
+#include "net/internal/dispatch_util.h"
 
 namespace vox::net {
 namespace {
 
-namespace fb = flatbuffers;
 using wire::Op;
 
-wire::Uuid ToWire(const Uuid& u) { return wire::Uuid(u.hi, u.lo); }
-Uuid FromWire(const wire::Uuid* u) { return u == nullptr ? Uuid{} : Uuid{u->hi(), u->lo()}; }
-std::string_view View(const fb::String* s) {
-  return s == nullptr ? std::string_view() : std::string_view(s->data(), s->size());
-}
+constexpr uint32_t kMaxBatchOps = 1000;
 
+// Reads: allowed for readonly tokens; they never need the fail-stop check.
 bool IsRead(Op op) {
   switch (op) {
     case Op::UserByEmail:
+    case Op::UserByUsername:
     case Op::PresentParticipants:
+    case Op::UserPresentRooms:
     case Op::RoomAuditTrail:
+    case Op::UserAuditTrail:
+    case Op::RoomStatistics:
+    case Op::LiveRoomsByTag:
+    case Op::FindTag:
     case Op::IsBanned:
     case Op::GetRow:
+    case Op::ExpiredRecordings:
+    case Op::GetCallSession:
+    case Op::GetWalletBalance:
+    case Op::GetSystemWalletBalance:
+    case Op::AuditAllWallets:
+    case Op::WalletTransactions:
+    case Op::ListNotifications:
     case Op::Stats:
+    case Op::ListSnapshots:
       return true;
     default:
       return false;
   }
 }
 
-class Builder {
- public:
-  explicit Builder(uint64_t id) : id_(id) {}
-  fb::FlatBufferBuilder& fbb() { return fbb_; }
-
-  std::vector<uint8_t> Finish(const absl::Status& status, wire::Result type = wire::Result::NONE,
-                              fb::Offset<void> result = 0) {
-    auto message =
-        status.ok() ? 0 : fbb_.CreateString(status.message().data(), status.message().size());
-    wire::ResponseBuilder r(fbb_);
-    r.add_id(id_);
-    r.add_code(static_cast<wire::StatusCode>(status.code()));
-    if (!status.ok()) r.add_message(message);
-    if (status.ok() && type != wire::Result::NONE) {
-      r.add_result_type(type);
-      r.add_result(result);
-    }
-    fbb_.FinishSizePrefixed(r.Finish());
-    return {fbb_.GetBufferPointer(), fbb_.GetBufferPointer() + fbb_.GetSize()};
+bool IsRead(const wire::Batch& batch) {
+  if (batch.ops() == nullptr) return true;
+  for (const wire::BatchOp* op : *batch.ops()) {
+    if (!IsRead(op->op_type())) return false;
   }
-
- private:
-  uint64_t id_;
-  fb::FlatBufferBuilder fbb_{512};
-};
-
-std::vector<uint8_t> Empty(Builder& b, const absl::Status& s) {
-  if (!s.ok()) return b.Finish(s);
-  return b.Finish(s, wire::Result::Empty, wire::CreateEmpty(b.fbb()).Union());
+  return true;
 }
 
-std::vector<uint8_t> Rows(Builder& b, const Database& db, TableId table,
-                          const std::vector<RowId>& rows, std::optional<Uuid> next) {
-  std::vector<fb::Offset<fb::String>> json;
-  for (RowId r : rows) json.push_back(b.fbb().CreateString(RowToJson(db, table, r)));
-  auto vec = b.fbb().CreateVector(json);
-  const wire::Uuid next_id = ToWire(next.value_or(Uuid{}));
-  return b.Finish(absl::OkStatus(), wire::Result::RowsResult,
-                  wire::CreateRowsResult(b.fbb(), vec, next ? &next_id : nullptr).Union());
+// Ops only an admin token may run.
+bool IsAdmin(Op op) {
+  switch (op) {
+    case Op::Checkpoint:
+    case Op::ListSnapshots:
+    case Op::RunMaintenance:
+    case Op::AuditAllWallets:
+    case Op::InsertRow:
+    case Op::UpdateRow:
+    case Op::DeleteRow:
+      return true;
+    default:
+      return false;
+  }
 }
 
-// The request's field values as the generic operations take them; the
-// views point into the request buffer.
-absl::StatusOr<std::vector<NamedValue>> Fields(
-    const fb::Vector<fb::Offset<wire::FieldValue>>* fields) {
-  std::vector<NamedValue> out;
-  if (fields == nullptr) return out;
-  for (const auto* f : *fields) {
-    NamedValue nv{View(f->column()), Value()};
-    switch (f->kind()) {
-      case wire::ValueKind::Null:
-        break;
-      case wire::ValueKind::Int:
-        nv.value = Value(f->int_value());
-        break;
-      case wire::ValueKind::String:
-        nv.value = Value(View(f->string_value()));
-        break;
-      case wire::ValueKind::Uuid:
-        nv.value = Value(FromWire(f->uuid_value()));
-        break;
+std::string OpName(Op op) {
+  const char* name = wire::EnumNameOp(op);
+  return name[0] != '\0' ? std::string(name) : StrCat("op #", static_cast<int>(op));
+}
+
+absl::Status CheckRole(Op op, Role role) {
+  if (role == Role::kReadOnly && !IsRead(op)) {
+    return absl::PermissionDeniedError("a readonly token may only read");
+  }
+  if (role == Role::kAdmin || !IsAdmin(op)) return absl::OkStatus();
+  switch (op) {
+    case Op::Checkpoint:
+      return absl::PermissionDeniedError("only an admin token may take a checkpoint");
+    case Op::InsertRow:
+    case Op::UpdateRow:
+    case Op::DeleteRow:
+      return absl::PermissionDeniedError(
+          "generic writes are administration: they need an admin token");
+    default:
+      return absl::PermissionDeniedError(
+          StrCat(OpName(op), " is administration: it needs an admin token"));
+  }
+}
+
+// `s` with its message prefixed by the batch op it came from.
+absl::Status InBatch(uint32_t index, Op op, const absl::Status& s) {
+  return absl::Status(s.code(), StrCat("batch op ", index, " (", OpName(op), "): ", s.message()));
+}
+
+// What a batch may hold, and the role each of its ops needs, before any runs.
+absl::Status CheckBatch(const wire::Batch& batch, Role role) {
+  if (batch.ops() == nullptr) return absl::OkStatus();
+  if (batch.ops()->size() > kMaxBatchOps) {
+    return absl::InvalidArgumentError(
+        StrCat("a batch holds at most ", kMaxBatchOps, " ops; ", batch.ops()->size(), " given"));
+  }
+  for (uint32_t i = 0; i < batch.ops()->size(); ++i) {
+    const Op op = batch.ops()->Get(i)->op_type();
+    switch (op) {
+      case Op::NONE:
+        return InBatch(i, op, absl::InvalidArgumentError("no operation"));
+      case Op::Hello:
+      case Op::Batch:
+      case Op::Checkpoint:
+      case Op::ListSnapshots:
+      case Op::Stats:
+        return InBatch(i, op, absl::InvalidArgumentError("not allowed in a batch"));
       default:
-        return absl::InvalidArgumentError(StrCat("column ", nv.column, ": bad value kind"));
+        break;
     }
-    out.push_back(nv);
+    if (absl::Status s = CheckRole(op, role); !s.ok()) return InBatch(i, op, s);
   }
-  return out;
+  return absl::OkStatus();
 }
 
-absl::StatusOr<TableId> TableArg(const fb::String* name) {
-  auto t = FindTable(View(name));
-  if (!t.ok()) return absl::InvalidArgumentError(t.status().message());
-  return *t;
+fb::Offset<wire::Response> OkResponse(fb::FlatBufferBuilder& fbb, uint64_t id, const Built& b) {
+  wire::ResponseBuilder r(fbb);
+  r.add_id(id);
+  r.add_code(wire::StatusCode::OK);
+  if (b.type != wire::Result::NONE) {
+    r.add_result_type(b.type);
+    r.add_result(b.offset);
+  }
+  return r.Finish();
 }
 
-std::vector<uint8_t> Execute(EngineParts& e, const wire::Request& req, Builder& b, Timestamp now) {
-  Database& db = *e.db;
-  const OpContext ctx{.now = now};
-  switch (req.op_type()) {
-    case Op::RegisterUser: {
-      const auto* op = req.op_as_RegisterUser();
-      auto r = RegisterUser(db, ctx,
-                            {.username = View(op->username()),
-                             .email = View(op->email()),
-                             .password_hash = View(op->password_hash()),
-                             .display_name = View(op->display_name())});
-      if (!r.ok()) return b.Finish(r.status());
-      const auto u = ToWire(r->user_id), a = ToWire(r->auth_provider_id), w = ToWire(r->wallet_id);
-      return b.Finish(absl::OkStatus(), wire::Result::RegisterUserResult,
-                      wire::CreateRegisterUserResult(b.fbb(), &u, &a, &w).Union());
-    }
-    case Op::CreateAndOpenRoom: {
-      const auto* op = req.op_as_CreateAndOpenRoom();
-      std::vector<std::string_view> tags;
-      if (op->tags() != nullptr) {
-        for (const auto* t : *op->tags()) tags.push_back(View(t));
-      }
-      RoomSettings settings{.is_public = op->is_public()};
-      if (op->max_participants() != 0) settings.max_participants = op->max_participants();
-      if (!tags.empty()) settings.tags = std::span<const std::string_view>(tags);
-      auto r = CreateAndOpenRoom(db, ctx,
-                                 {.owner_id = FromWire(op->owner_id()),
-                                  .room_code = View(op->room_code()),
-                                  .title = View(op->title()),
-                                  .settings = settings});
-      if (!r.ok()) return b.Finish(r.status());
-      const auto room = ToWire(r->room_id), host = ToWire(r->host_participant_id);
-      auto code = b.fbb().CreateString(r->room_code);
-      return b.Finish(absl::OkStatus(), wire::Result::CreateRoomResult,
-                      wire::CreateCreateRoomResult(b.fbb(), &room, code, &host).Union());
-    }
-    case Op::JoinRoom: {
-      const auto* op = req.op_as_JoinRoom();
-      auto r = JoinRoom(db, ctx, FromWire(op->room_id()), FromWire(op->user_id()));
-      if (!r.ok()) return b.Finish(r.status());
-      const auto p = ToWire(r->participant_id);
-      auto role = b.fbb().CreateString(std::string(EnumName(EnumId::ParticipantRole, r->role)));
-      return b.Finish(
-          absl::OkStatus(), wire::Result::JoinRoomResult,
-          wire::CreateJoinRoomResult(b.fbb(), &p, role, r->muted, r->room_started).Union());
-    }
-    case Op::LeaveRoom: {
-      const auto* op = req.op_as_LeaveRoom();
-      return Empty(b, LeaveRoom(db, ctx, FromWire(op->room_id()), FromWire(op->user_id())));
-    }
-    case Op::SetMuted: {
-      const auto* op = req.op_as_SetMuted();
-      return Empty(b, SetMuted(db, ctx, FromWire(op->room_id()), FromWire(op->actor_id()),
-                               FromWire(op->target_id()), op->muted()));
-    }
-    case Op::SetHandRaised: {
-      const auto* op = req.op_as_SetHandRaised();
-      return Empty(b, SetHandRaised(db, ctx, FromWire(op->room_id()), FromWire(op->actor_id()),
-                                    FromWire(op->target_id()), op->raised()));
-    }
-    case Op::EndRoom: {
-      const auto* op = req.op_as_EndRoom();
-      return Empty(b, EndRoom(db, ctx, FromWire(op->room_id()), FromWire(op->actor_id())));
-    }
-    case Op::TopUp: {
-      const auto* op = req.op_as_TopUp();
-      auto r = TopUp(db, ctx,
-                     {.user_id = FromWire(op->user_id()),
-                      .amount = op->amount(),
-                      .idempotency_key = View(op->idempotency_key())});
-      if (!r.ok()) return b.Finish(r.status());
-      const auto t = ToWire(r->transfer_id);
-      return b.Finish(absl::OkStatus(), wire::Result::TransferResult,
-                      wire::CreateTransferResult(b.fbb(), &t, nullptr, 0, r->already_done).Union());
-    }
-    case Op::Gift: {
-      const auto* op = req.op_as_Gift();
-      std::optional<Uuid> room;
-      if (op->room_id() != nullptr) room = FromWire(op->room_id());
-      auto r = Gift(db, ctx,
-                    {.sender_id = FromWire(op->sender_id()),
-                     .receiver_id = FromWire(op->receiver_id()),
-                     .amount = op->amount(),
-                     .room_id = room,
-                     .idempotency_key = View(op->idempotency_key())});
-      if (!r.ok()) return b.Finish(r.status());
-      const auto t = ToWire(r->gift_id);
-      const auto f = ToWire(r->fee_id.value_or(Uuid{}));
-      return b.Finish(
-          absl::OkStatus(), wire::Result::TransferResult,
-          wire::CreateTransferResult(b.fbb(), &t, r->fee_id ? &f : nullptr, r->fee, r->already_done)
-              .Union());
-    }
-    case Op::UserByEmail: {
-      const RowId u = FindUserByEmail(db, View(req.op_as_UserByEmail()->email()));
-      if (u == kNoRow) return b.Finish(absl::NotFoundError("no user has that email"));
-      return Rows(b, db, TableId::users, {u}, std::nullopt);
-    }
-    case Op::PresentParticipants: {
-      auto room = GetRow(db, TableId::rooms, FromWire(req.op_as_PresentParticipants()->room_id()));
-      if (!room.ok()) return b.Finish(room.status());
-      std::vector<ParticipantState> present;
-      PresentParticipants(db, *room, &present);
-      const Table& parts = db.table(TableId::room_participants);
-      const Table& users = db.table(TableId::users);
-      std::vector<fb::Offset<wire::Participant>> out;
-      for (const ParticipantState& p : present) {
-        const auto pid = ToWire(parts.id(p.participant)), uid = ToWire(users.id(p.user));
-        auto role = b.fbb().CreateString(std::string(EnumName(EnumId::ParticipantRole, p.role)));
-        out.push_back(wire::CreateParticipant(b.fbb(), &pid, &uid, role, p.muted, p.hand_raised,
-                                              p.speaking, p.joined_at));
-      }
-      auto vec = b.fbb().CreateVector(out);
-      return b.Finish(absl::OkStatus(), wire::Result::ParticipantsResult,
-                      wire::CreateParticipantsResult(b.fbb(), vec).Union());
-    }
-    case Op::RoomAuditTrail: {
-      const auto* op = req.op_as_RoomAuditTrail();
-      auto room = GetRow(db, TableId::rooms, FromWire(op->room_id()));
-      if (!room.ok()) return b.Finish(room.status());
-      if (op->limit() == 0 || op->limit() > 1000) {
-        return b.Finish(absl::InvalidArgumentError("limit must be 1..1000"));
-      }
-      std::optional<PageCursor> after;
-      if (op->after() != nullptr) {
-        auto row = GetRow(db, TableId::audit_logs, FromWire(op->after()));
-        if (!row.ok()) return b.Finish(row.status());
-        after = PageCursor{0, *row};
-      }
-      std::vector<RowId> rows;
-      auto next = RoomAuditTrail(db, *room, op->limit(), after, &rows);
-      std::optional<Uuid> next_id;
-      if (next) next_id = db.table(TableId::audit_logs).id(next->row);
-      return Rows(b, db, TableId::audit_logs, rows, next_id);
-    }
-    case Op::IsBanned: {
-      const auto* op = req.op_as_IsBanned();
-      auto room = GetRow(db, TableId::rooms, FromWire(op->room_id()));
-      auto user = room.ok() ? GetRow(db, TableId::users, FromWire(op->user_id())) : room;
-      if (!user.ok()) return b.Finish(user.status());
-      return b.Finish(absl::OkStatus(), wire::Result::BoolResult,
-                      wire::CreateBoolResult(b.fbb(), IsBanned(db, *room, *user)).Union());
-    }
-    case Op::GetRow: {
-      const auto* op = req.op_as_GetRow();
-      auto table = FindTable(View(op->table()));
-      if (!table.ok()) return b.Finish(absl::InvalidArgumentError(table.status().message()));
-      auto row = GetRow(db, *table, FromWire(op->id()));
-      if (!row.ok()) return b.Finish(row.status());
-      return Rows(b, db, *table, {*row}, std::nullopt);
-    }
-    case Op::InsertRow: {
-      const auto* op = req.op_as_InsertRow();
-      auto table = TableArg(op->table());
-      auto fields = table.ok() ? Fields(op->values()) : table.status();
-      if (!fields.ok()) return b.Finish(fields.status());
-      auto id = InsertRow(db, ctx, *table, *fields);
-      if (!id.ok()) return b.Finish(id.status());
-      const auto w = ToWire(*id);
-      return b.Finish(absl::OkStatus(), wire::Result::IdResult,
-                      wire::CreateIdResult(b.fbb(), &w).Union());
-    }
-    case Op::UpdateRow: {
-      const auto* op = req.op_as_UpdateRow();
-      auto table = TableArg(op->table());
-      auto fields = table.ok() ? Fields(op->values()) : table.status();
-      if (!fields.ok()) return b.Finish(fields.status());
-      return Empty(b, UpdateRow(db, ctx, *table, FromWire(op->id()), *fields));
-    }
-    case Op::DeleteRow: {
-      const auto* op = req.op_as_DeleteRow();
-      auto table = TableArg(op->table());
-      if (!table.ok()) return b.Finish(table.status());
-      return Empty(b, DeleteRow(db, ctx, *table, FromWire(op->id())));
-    }
-    case Op::Stats: {
-      std::vector<fb::Offset<wire::TableStats>> tables;
-      for (const TableDef& def : kTables) {
-        const Table& t = db.table(def.id);
-        tables.push_back(wire::CreateTableStats(b.fbb(),
-                                                b.fbb().CreateString(std::string(def.name)),
-                                                t.live_count(), t.ColumnBytes(), t.IndexBytes()));
-      }
-      auto vec = b.fbb().CreateVector(tables);
-      auto durability = b.fbb().CreateString(std::string(DurabilityName(e.durability)));
-      return b.Finish(absl::OkStatus(), wire::Result::StatsResult,
-                      wire::CreateStatsResult(b.fbb(), vec, db.commits(),
-                                              e.wal ? e.wal->durable_lsn() : 0, durability)
-                          .Union());
-    }
-    case Op::Checkpoint: {
-      if (e.checkpointer == nullptr) {
-        return b.Finish(absl::FailedPreconditionError("this server has no data directory"));
-      }
-      auto pause = e.checkpointer->Start(db, e.sink ? e.sink->last_lsn() : 0);
-      if (!pause.ok()) return b.Finish(pause.status());
-      auto info = e.checkpointer->Wait();
-      if (!info.ok()) return b.Finish(info.status());
-      auto path = b.fbb().CreateString(info->path);
-      return b.Finish(
-          absl::OkStatus(), wire::Result::CheckpointResult,
-          wire::CreateCheckpointResult(b.fbb(), path, info->lsn, info->bytes, *pause * 1e6)
-              .Union());
-    }
-    case Op::Hello:
-      return b.Finish(absl::FailedPreconditionError("Hello is only the first request"));
-    case Op::NONE:
-      break;
+// One op (not a Batch).
+Outcome ExecuteOp(Call& c, Op type, const void* op) {
+  if (type == Op::NONE) return absl::InvalidArgumentError("the request has no operation");
+  if (op == nullptr)
+    return absl::InvalidArgumentError(StrCat(OpName(type), ": its table is missing"));
+  using Domain = std::optional<Outcome> (*)(Call&, Op, const void*);
+  for (Domain domain : {ExecuteIdentity, ExecuteRooms, ExecuteMedia, ExecuteLedger,
+                        ExecuteNotifications, ExecuteReads, ExecuteAdmin}) {
+    if (std::optional<Outcome> r = domain(c, type, op)) return *std::move(r);
   }
-  return b.Finish(absl::UnimplementedError("unknown operation"));
+  if (type == Op::Hello) return absl::FailedPreconditionError("Hello is only the first request");
+  return absl::UnimplementedError(StrCat("unknown operation ", OpName(type)));
+}
+
+// Every op of the batch in one transaction: each sees the earlier ones'
+// writes; the first failure rolls them all back.
+Outcome ExecuteBatch(Call& c, const wire::Batch& batch) {
+  std::vector<fb::Offset<wire::Response>> results;
+  const absl::Status s = Transact(c.db, c.ctx.now, [&](Txn&) -> absl::Status {
+    if (batch.ops() == nullptr) return absl::OkStatus();
+    for (uint32_t i = 0; i < batch.ops()->size(); ++i) {
+      const wire::BatchOp* op = batch.ops()->Get(i);
+      Outcome r = ExecuteOp(c, op->op_type(), op->op());
+      if (!r.ok()) return InBatch(i, op->op_type(), r.status());
+      results.push_back(OkResponse(c.fbb, i, *r));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  auto vec = c.fbb.CreateVector(results);
+  return c.Result(wire::Result::BatchResult, wire::CreateBatchResult(c.fbb, vec));
 }
 
 }  // namespace
+
+Outcome Call::Rows(TableId table, std::span<const RowId> rows, std::optional<Uuid> next) {
+  std::vector<fb::Offset<fb::String>> json;
+  json.reserve(rows.size());
+  for (RowId r : rows) json.push_back(fbb.CreateString(RowToJson(db, table, r)));
+  auto vec = fbb.CreateVector(json);
+  return Result(wire::Result::RowsResult, wire::CreateRowsResult(fbb, vec, W(next)));
+}
+
+absl::StatusOr<RowId> Call::Row(TableId table, const Uuid& id) { return GetRow(db, table, id); }
 
 const char* RoleName(Role role) {
   switch (role) {
@@ -337,37 +193,43 @@ const char* RoleName(Role role) {
 }
 
 std::vector<uint8_t> ErrorFrame(uint64_t id, const absl::Status& status) {
-  Builder b(id);
-  return b.Finish(status);
+  fb::FlatBufferBuilder fbb(128);
+  auto message = fbb.CreateString(status.message().data(), status.message().size());
+  wire::ResponseBuilder r(fbb);
+  r.add_id(id);
+  r.add_code(static_cast<wire::StatusCode>(status.code()));
+  r.add_message(message);
+  fbb.FinishSizePrefixed(r.Finish());
+  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
 }
 
 Dispatched Dispatch(EngineParts& engine, const wire::Request& request, Role role, Timestamp now) {
-  Builder b(request.id());
+  const uint64_t id = request.id();
   const Op op = request.op_type();
-  if (role == Role::kReadOnly && !IsRead(op)) {
-    return {b.Finish(absl::PermissionDeniedError("a readonly token may only read")), 0};
+  const wire::Batch* batch = request.op_as_Batch();
+  const absl::Status allowed = batch != nullptr ? CheckBatch(*batch, role) : CheckRole(op, role);
+  if (!allowed.ok()) return {ErrorFrame(id, allowed), 0};
+  const bool write = batch != nullptr ? !IsRead(*batch) : !IsRead(op);
+  if (write && engine.sink != nullptr && !engine.sink->status().ok()) {
+    return {ErrorFrame(id, engine.sink->status()), 0};  // fail-stop: no more writes
   }
-  if (role != Role::kAdmin && op == Op::Checkpoint) {
-    return {b.Finish(absl::PermissionDeniedError("only an admin token may take a checkpoint")), 0};
-  }
-  if (role != Role::kAdmin && (op == Op::InsertRow || op == Op::UpdateRow || op == Op::DeleteRow)) {
-    return {b.Finish(absl::PermissionDeniedError(
-                "generic writes are administration: they need an admin token")),
-            0};
-  }
-  if (!IsRead(op) && engine.sink != nullptr && !engine.sink->status().ok()) {
-    return {b.Finish(engine.sink->status()), 0};  // fail-stop: no more writes
-  }
-  std::vector<uint8_t> frame = Execute(engine, request, b, now);
-  if (!IsRead(op) && engine.sink != nullptr && !engine.sink->status().ok()) {
+  fb::FlatBufferBuilder fbb(512);
+  Call call{engine, *engine.db, OpContext{.now = now}, fbb};
+  const Outcome r =
+      batch != nullptr ? ExecuteBatch(call, *batch) : ExecuteOp(call, op, request.op());
+  if (write && engine.sink != nullptr && !engine.sink->status().ok()) {
     // The log stopped while this transaction was being appended: it must
     // not be acknowledged.
-    return {ErrorFrame(request.id(), engine.sink->status()), 0};
+    return {ErrorFrame(id, engine.sink->status()), 0};
   }
-  // Whatever the answer could have seen must be durable before it leaves.
-  const uint64_t lsn =
-      request.read_unsynced() || engine.sink == nullptr ? 0 : engine.sink->last_lsn();
-  return {std::move(frame), lsn};
+  // Whatever the answer could have seen must be durable before it leaves,
+  // a refusal included (it may have read state not yet durable). Only a
+  // read may opt out: a write is acknowledged once durable, always.
+  const bool unsynced = request.read_unsynced() && !write;
+  const uint64_t lsn = unsynced || engine.sink == nullptr ? 0 : engine.sink->last_lsn();
+  if (!r.ok()) return {ErrorFrame(id, r.status()), lsn};
+  fbb.FinishSizePrefixed(OkResponse(fbb, id, *r));
+  return {{fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()}, lsn};
 }
 
 }  // namespace vox::net

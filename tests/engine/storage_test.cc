@@ -2,6 +2,7 @@
 
 #include "engine/column.h"
 #include "engine/database.h"
+#include "engine/ops/identity.h"
 #include "engine/txn.h"
 #include "gtest/gtest.h"
 #include "schema/str.h"
@@ -162,6 +163,115 @@ TEST(PinTest, AnImageKeepsItsValuesWhileTheEngineWritesOn) {
   const std::string_view block = image.heaps[tags::name].blocks[ref_before >> 40];
   EXPECT_EQ(block.substr((ref_before >> 20) & 0xfffff, ref_before & 0xfffff), "before");
   EXPECT_EQ(image.live[0].data[a], 1);
+}
+
+}  // namespace
+}  // namespace vox
+
+namespace vox {
+namespace {
+
+// ---- Nested transactions: Transact() inside Transact() joins the open Txn.
+
+// Counts commits handed to the WAL and the rows they changed.
+class CountingSink : public CommitSink {
+ public:
+  void OnCommit(const Txn& txn) override {
+    ++commits;
+    changes += txn.changes().size();
+  }
+  int commits = 0;
+  size_t changes = 0;
+};
+
+RowId InsertUser(Txn& txn, std::string_view name) {
+  return txn.Insert(TableId::users, {{users::username, name}, {users::display_name, name}});
+}
+
+TEST(NestedTransactTest, InnerTransactRunsOnTheOpenTxnAndCommitsOnce) {
+  Database db({.id_seed = 4});
+  CountingSink sink;
+  db.set_commit_sink(&sink);
+  const uint64_t commits_before = db.commits();
+  Txn* outer_txn = nullptr;
+  absl::Status s = Transact(db, kNow, [&](Txn& outer) -> absl::Status {
+    outer_txn = &outer;
+    EXPECT_EQ(db.open_txn(), &outer);
+    const RowId a = InsertUser(outer, "alice");
+    absl::StatusOr<RowId> b = Transact(db, kNow + 5, [&](Txn& inner) -> absl::StatusOr<RowId> {
+      EXPECT_EQ(&inner, outer_txn);
+      EXPECT_EQ(inner.now(), kNow);                     // the open transaction's clock
+      EXPECT_TRUE(db.table(TableId::users).IsLive(a));  // sees the outer write
+      return InsertUser(inner, "bob");
+    });
+    EXPECT_TRUE(b.ok()) << b.status();
+    EXPECT_EQ(db.commits(), commits_before);  // nothing committed yet
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(db.open_txn(), nullptr);
+  EXPECT_EQ(db.commits(), commits_before + 1);
+  EXPECT_EQ(sink.commits, 1);  // one WAL record for both
+  EXPECT_EQ(sink.changes, 2u);
+  EXPECT_EQ(db.table(TableId::users).live_count(), 2u);
+  db.set_commit_sink(nullptr);
+}
+
+TEST(NestedTransactTest, InnerFailureRollsBackTheWholeOuterTransaction) {
+  Database db({.id_seed = 4});
+  ASSERT_TRUE(Transact(db, kNow, [&](Txn& t) -> absl::Status {
+                InsertUser(t, "keep");
+                return absl::OkStatus();
+              }).ok());
+  const uint64_t commits_before = db.commits();
+  absl::Status s = Transact(db, kNow, [&](Txn& outer) -> absl::Status {
+    InsertUser(outer, "alice");
+    absl::Status inner = Transact(db, kNow, [&](Txn& t) -> absl::Status {
+      InsertUser(t, "bob");
+      return absl::FailedPreconditionError("bob may not join");
+    });
+    EXPECT_EQ(inner.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_FALSE(outer.ok());  // latched on the open transaction
+    return absl::OkStatus();   // even if the caller ignores it...
+  });
+  // ...the outer transaction fails with the inner error and rolls back.
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "bob may not join");
+  EXPECT_EQ(db.commits(), commits_before);
+  EXPECT_EQ(db.table(TableId::users).live_count(), 1u);
+  EXPECT_EQ(db.open_txn(), nullptr);
+  EXPECT_TRUE(db.VerifyIndexes().ok());
+}
+
+TEST(NestedTransactTest, OperationsComposeIntoOneAtomicTransaction) {
+  Database db({.id_seed = 4});
+  const OpContext ctx{.now = kNow};
+  auto reg = [&](std::string_view name, std::string_view email) {
+    return RegisterUser(
+        db, ctx, {.username = name, .email = email, .password_hash = "h", .display_name = name});
+  };
+  // Both registrations commit together.
+  absl::Status ok = Transact(db, kNow, [&](Txn&) -> absl::Status {
+    VOX_RETURN_IF_ERROR(reg("ann", "ann@example.com").status());
+    return reg("ben", "ben@example.com").status();
+  });
+  ASSERT_TRUE(ok.ok()) << ok;
+  const size_t users = db.table(TableId::users).live_count();
+  const size_t wallets = db.table(TableId::wallets).live_count();
+  EXPECT_EQ(users, 2u);
+  // The second registration clashes with the first: neither is kept.
+  absl::Status clash = Transact(db, kNow, [&](Txn&) -> absl::Status {
+    VOX_RETURN_IF_ERROR(reg("cat", "cat@example.com").status());
+    return reg("cat", "other@example.com").status();
+  });
+  EXPECT_EQ(clash.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(db.table(TableId::users).live_count(), users);
+  EXPECT_EQ(db.table(TableId::wallets).live_count(), wallets);
+  // Afterwards an operation is its own outermost transaction again.
+  EXPECT_EQ(db.open_txn(), nullptr);
+  ASSERT_TRUE(reg("dan", "dan@example.com").ok());
+  EXPECT_EQ(db.table(TableId::users).live_count(), users + 1);
+  EXPECT_TRUE(db.VerifyIndexes().ok());
 }
 
 }  // namespace

@@ -17,63 +17,11 @@
 #include "net/client.h"
 #include "schema/str.h"
 #include "schema/voxdb_generated.h"
+#include "tests/integration/server_process.h"
 #include "tests/wal/wal_test_util.h"
 
 namespace vox {
 namespace {
-
-// A voxdb child process serving a data directory.
-class ServerProcess {
- public:
-  ServerProcess(const std::string& data, std::vector<std::string> extra = {}) {
-    int out[2];
-    EXPECT_EQ(pipe(out), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      close(out[0]);
-      std::vector<std::string> args = {VOXDB_BINARY, "--listen=127.0.0.1:0", "--data=" + data};
-      for (auto& e : extra) args.push_back(e);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    FILE* f = fdopen(out[0], "r");
-    char line[256] = {};
-    unsigned port = 0;
-    while (fgets(line, sizeof(line), f) != nullptr) {
-      if (std::sscanf(line, "listening on 127.0.0.1:%u", &port) == 1) break;
-    }
-    port_ = static_cast<uint16_t>(port);
-    out_ = f;
-  }
-  ~ServerProcess() {
-    if (pid_ > 0) Kill(SIGKILL);
-    if (out_ != nullptr) fclose(out_);
-  }
-  uint16_t port() const { return port_; }
-  // Sends `sig` and returns the exit status.
-  int Kill(int sig) {
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  std::unique_ptr<Client> Connect() {
-    auto c = Client::Connect({.port = port_});
-    EXPECT_TRUE(c.ok()) << c.status().message();
-    return c.ok() ? std::move(*c) : nullptr;
-  }
-
- private:
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-  FILE* out_ = nullptr;
-};
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -86,52 +34,52 @@ TEST_F(ServerTest, FlowsThroughTheClient) {
   auto c = server.Connect();
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->role(), "admin");  // loopback, no tokens
-  auto host = c->RegisterUser("hostess", "hostess@example.com", "h", "Hostess");
+  auto host = c->Call(rpc::RegisterUser{"hostess", "hostess@example.com", "h", "Hostess"});
   ASSERT_TRUE(host.ok()) << host.status().message();
-  auto guest = c->RegisterUser("guest", "guest@example.com", "h", "Guest");
+  auto guest = c->Call(rpc::RegisterUser{"guest", "guest@example.com", "h", "Guest"});
   ASSERT_TRUE(guest.ok());
-  EXPECT_EQ(c->RegisterUser("GUEST", "x@example.com", "h", "G").status().code(),
+  EXPECT_EQ(c->Call(rpc::RegisterUser{"GUEST", "x@example.com", "h", "G"}).status().code(),
             absl::StatusCode::kAlreadyExists);
-  const std::string tags[] = {"music"};
-  auto room = c->CreateAndOpenRoom(host->user_id, "Live", "live-room", 10, tags);
+  const std::vector<std::string> tags = {"music"};
+  auto room = c->Call(rpc::CreateAndOpenRoom{.owner_id = host->user_id, .title = "Live", .room_code = "live-room", .max_participants = 10, .tags = tags});
   ASSERT_TRUE(room.ok()) << room.status().message();
-  auto joined = c->JoinRoom(room->room_id, guest->user_id);
+  auto joined = c->Call(rpc::JoinRoom{room->room_id, guest->user_id});
   ASSERT_TRUE(joined.ok());
   EXPECT_EQ(joined->role, "PARTICIPANT");
-  ASSERT_TRUE(c->SetHandRaised(room->room_id, guest->user_id, guest->user_id, true).ok());
-  auto present = c->PresentParticipants(room->room_id);
+  ASSERT_TRUE(c->Call(rpc::SetHandRaised{room->room_id, guest->user_id, guest->user_id, true}).ok());
+  auto present = c->Call(rpc::PresentParticipants{room->room_id});
   ASSERT_TRUE(present.ok());
   ASSERT_EQ(present->size(), 2u);
   EXPECT_TRUE((*present)[1].hand_raised);
-  ASSERT_TRUE(c->TopUp(guest->user_id, 100, "k1").ok());
-  auto gift = c->Gift(guest->user_id, host->user_id, 50, "g1");
+  ASSERT_TRUE(c->Call(rpc::TopUp{guest->user_id, 100, "k1"}).ok());
+  auto gift = c->Call(rpc::Gift{.sender_id = guest->user_id, .receiver_id = host->user_id, .amount = 50, .idempotency_key = "g1"});
   ASSERT_TRUE(gift.ok()) << gift.status().message();
-  auto again = c->Gift(guest->user_id, host->user_id, 50, "g1");
+  auto again = c->Call(rpc::Gift{.sender_id = guest->user_id, .receiver_id = host->user_id, .amount = 50, .idempotency_key = "g1"});
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->already_done);
-  EXPECT_EQ(c->Gift(guest->user_id, host->user_id, 500).status().code(),
+  EXPECT_EQ(c->Call(rpc::Gift{.sender_id = guest->user_id, .receiver_id = host->user_id, .amount = 500}).status().code(),
             absl::StatusCode::kFailedPrecondition);
-  auto user = c->UserByEmail("HOSTESS@example.com");
+  auto user = c->Call(rpc::UserByEmail{"HOSTESS@example.com"});
   ASSERT_TRUE(user.ok());
   EXPECT_NE(user->find("\"username\":\"hostess\""), std::string::npos);
   EXPECT_EQ(user->find("password_hash"), std::string::npos);  // secrets never sent
-  auto trail = c->RoomAuditTrail(room->room_id, 2);
+  auto trail = c->Call(rpc::RoomAuditTrail{room->room_id, 2});
   ASSERT_TRUE(trail.ok());
   EXPECT_EQ(trail->rows.size(), 2u);
   ASSERT_TRUE(trail->next.has_value());
-  auto rest = c->RoomAuditTrail(room->room_id, 100, trail->next);
+  auto rest = c->Call(rpc::RoomAuditTrail{room->room_id, 100, trail->next});
   ASSERT_TRUE(rest.ok());
   EXPECT_GE(rest->rows.size(), 2u);
-  EXPECT_EQ(c->GetRow("nope", room->room_id).status().code(), absl::StatusCode::kInvalidArgument);
-  auto row = c->GetRow("rooms", room->room_id);
+  EXPECT_EQ(c->Call(rpc::GetRow{"nope", room->room_id}).status().code(), absl::StatusCode::kInvalidArgument);
+  auto row = c->Call(rpc::GetRow{"rooms", room->room_id});
   ASSERT_TRUE(row.ok());
   EXPECT_NE(row->find("\"room_code\":\"live-room\""), std::string::npos);
-  ASSERT_TRUE(c->EndRoom(room->room_id, host->user_id).ok());
-  auto stats = c->Stats();
+  ASSERT_TRUE(c->Call(rpc::EndRoom{room->room_id, host->user_id}).ok());
+  auto stats = c->Call(rpc::Stats{});
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->durability, "fsync");
   EXPECT_GT(stats->durable_lsn, 5u);
-  auto snapshot = c->Checkpoint();
+  auto snapshot = c->Call(rpc::Checkpoint{});
   ASSERT_TRUE(snapshot.ok()) << snapshot.status().message();
 }
 
@@ -196,10 +144,10 @@ TEST_F(ServerTest, BadInputIsAnsweredAndOthersAreStillServed) {
   }
   // A wrong protocol version and a missing Hello are refused by the client
   // library's own Hello path: check the version through a raw Hello.
-  EXPECT_TRUE(good->Stats().ok());  // the good client is still served
+  EXPECT_TRUE(good->Call(rpc::Stats{}).ok());  // the good client is still served
   auto other = Client::Connect({.port = server.port()});
   ASSERT_TRUE(other.ok());
-  EXPECT_TRUE((*other)->RegisterUser("after", "after@example.com", "h", "After").ok());
+  EXPECT_TRUE((*other)->Call(rpc::RegisterUser{"after", "after@example.com", "h", "After"}).ok());
 }
 
 TEST_F(ServerTest, WritesSurviveAGracefulRestartAndAKill) {
@@ -208,10 +156,10 @@ TEST_F(ServerTest, WritesSurviveAGracefulRestartAndAKill) {
     ServerProcess server(dir_.path() + "/db");
     auto c = server.Connect();
     ASSERT_NE(c, nullptr);
-    auto r = c->RegisterUser("durable", "durable@example.com", "h", "D");
+    auto r = c->Call(rpc::RegisterUser{"durable", "durable@example.com", "h", "D"});
     ASSERT_TRUE(r.ok());
     user = r->user_id;
-    ASSERT_TRUE(c->TopUp(user, 77).ok());
+    ASSERT_TRUE(c->Call(rpc::TopUp{user, 77}).ok());
     const int status = server.Kill(SIGTERM);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   }
@@ -219,17 +167,17 @@ TEST_F(ServerTest, WritesSurviveAGracefulRestartAndAKill) {
     ServerProcess server(dir_.path() + "/db");
     auto c = server.Connect();
     ASSERT_NE(c, nullptr);
-    auto row = c->UserByEmail("durable@example.com");
+    auto row = c->Call(rpc::UserByEmail{"durable@example.com"});
     ASSERT_TRUE(row.ok()) << row.status().message();
     // An acknowledged write, then kill -9: it is still there afterwards.
-    ASSERT_TRUE(c->RegisterUser("killed", "killed@example.com", "h", "K").ok());
+    ASSERT_TRUE(c->Call(rpc::RegisterUser{"killed", "killed@example.com", "h", "K"}).ok());
     server.Kill(SIGKILL);
   }
   ServerProcess server(dir_.path() + "/db");
   auto c = server.Connect();
   ASSERT_NE(c, nullptr);
-  EXPECT_TRUE(c->UserByEmail("killed@example.com").ok());
-  EXPECT_TRUE(c->UserByEmail("durable@example.com").ok());
+  EXPECT_TRUE(c->Call(rpc::UserByEmail{"killed@example.com"}).ok());
+  EXPECT_TRUE(c->Call(rpc::UserByEmail{"durable@example.com"}).ok());
 }
 
 TEST_F(ServerTest, ConcurrentClientsGetTheirOwnAnswers) {
@@ -242,9 +190,9 @@ TEST_F(ServerTest, ConcurrentClientsGetTheirOwnAnswers) {
       if (!c.ok()) return;
       for (int i = 0; i < 25; ++i) {
         const std::string name = StrCat("t", t, "user", i);
-        auto r = (*c)->RegisterUser(name, name + "@example.com", "h", name);
+        auto r = (*c)->Call(rpc::RegisterUser{name, name + "@example.com", "h", name});
         if (!r.ok()) continue;
-        auto row = (*c)->GetRow("users", r->user_id);
+        auto row = (*c)->Call(rpc::GetRow{"users", r->user_id});
         if (row.ok() && row->find(StrCat("\"username\":\"", name, "\"")) != std::string::npos) {
           ++ok;
         } else {
@@ -269,7 +217,7 @@ TEST_F(ServerTest, CheckpointsRunOnTheirSchedule) {
                        {"--checkpoint_interval_s=1", "--checkpoint_wal_bytes=0"});
   auto c = server.Connect();
   ASSERT_NE(c, nullptr);
-  ASSERT_TRUE(c->RegisterUser("scheduled", "scheduled@example.com", "h", "S").ok());
+  ASSERT_TRUE(c->Call(rpc::RegisterUser{"scheduled", "scheduled@example.com", "h", "S"}).ok());
   // Within a few seconds (1 s +- 10% jitter, checked once a second) a
   // snapshot appears without anyone asking for it.
   bool found = false;
@@ -286,7 +234,7 @@ TEST_F(ServerTest, CheckpointsRunOnTheirSchedule) {
   ServerProcess again(dir_.path() + "/db");
   auto c2 = again.Connect();
   ASSERT_NE(c2, nullptr);
-  EXPECT_TRUE(c2->UserByEmail("scheduled@example.com").ok());
+  EXPECT_TRUE(c2->Call(rpc::UserByEmail{"scheduled@example.com"}).ok());
 }
 
 }  // namespace
@@ -332,16 +280,16 @@ TEST_F(ServerTest, HandshakeRefusesOtherVersionsAndUnknownTokens) {
   auto app = Client::Connect({.port = server.port(), .token = "app-token-0123456789ab"});
   ASSERT_TRUE(app.ok()) << app.status().message();
   EXPECT_EQ((*app)->role(), "app");
-  ASSERT_TRUE((*app)->RegisterUser("byapp", "byapp@example.com", "h", "A").ok());
-  EXPECT_EQ((*app)->Checkpoint().status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE((*app)->Call(rpc::RegisterUser{"byapp", "byapp@example.com", "h", "A"}).ok());
+  EXPECT_EQ((*app)->Call(rpc::Checkpoint{}).status().code(), absl::StatusCode::kPermissionDenied);
   auto reader = Client::Connect({.port = server.port(), .token = "read-token-0123456789a"});
   ASSERT_TRUE(reader.ok());
-  EXPECT_EQ((*reader)->RegisterUser("byreader", "r@example.com", "h", "R").status().code(),
+  EXPECT_EQ((*reader)->Call(rpc::RegisterUser{"byreader", "r@example.com", "h", "R"}).status().code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_TRUE((*reader)->UserByEmail("byapp@example.com").ok());
+  EXPECT_TRUE((*reader)->Call(rpc::UserByEmail{"byapp@example.com"}).ok());
   auto admin = Client::Connect({.port = server.port(), .token = "admin-token-0123456789"});
   ASSERT_TRUE(admin.ok());
-  EXPECT_TRUE((*admin)->Checkpoint().ok());
+  EXPECT_TRUE((*admin)->Call(rpc::Checkpoint{}).ok());
 }
 
 TEST_F(ServerTest, AMissingHelloAndABadTokenFileAreRefused) {
@@ -372,46 +320,46 @@ TEST_F(ServerTest, GenericWritesFollowEachTablesRules) {
   ServerProcess server(dir_.path() + "/db");
   auto c = server.Connect();
   ASSERT_NE(c, nullptr);
-  auto user = c->RegisterUser("owner", "owner@example.com", "h", "Owner");
+  auto user = c->Call(rpc::RegisterUser{"owner", "owner@example.com", "h", "Owner"});
   ASSERT_TRUE(user.ok());
   // An application's own event into system_events: enum by name, time as text.
-  auto event = c->InsertRow(
+  auto event = c->Call(rpc::InsertRow{
       "system_events",
-      {Field::Text("severity", "ERROR"), Field::Text("component", "sfu"),
-       Field::Text("code", "E42"), Field::Text("message", "worker crashed"),
-       Field::Id("user_id", user->user_id), Field::Text("occurred_at", "2026-11-01T10:00:00Z")});
+      {rpc::Field::Text("severity", "ERROR"), rpc::Field::Text("component", "sfu"),
+       rpc::Field::Text("code", "E42"), rpc::Field::Text("message", "worker crashed"),
+       rpc::Field::Id("user_id", user->user_id), rpc::Field::Text("occurred_at", "2026-11-01T10:00:00Z")}});
   ASSERT_TRUE(event.ok()) << event.status().message();
-  auto row = c->GetRow("system_events", *event);
+  auto row = c->Call(rpc::GetRow{"system_events", *event});
   ASSERT_TRUE(row.ok());
   EXPECT_NE(row->find("\"severity\":\"ERROR\""), std::string::npos);
   EXPECT_NE(row->find("\"occurred_at\":\"2026-11-01T10:00:00.000000Z\""), std::string::npos);
   // Bad input is refused with the reason.
-  EXPECT_EQ(c->InsertRow("system_events", {Field::Text("severity", "LOUD")}).status().code(),
+  EXPECT_EQ(c->Call(rpc::InsertRow{"system_events", {rpc::Field::Text("severity", "LOUD")}}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(c->InsertRow("rooms", {Field::Text("title", "x")}).status().code(),
+  EXPECT_EQ(c->Call(rpc::InsertRow{"rooms", {rpc::Field::Text("title", "x")}}).status().code(),
             absl::StatusCode::kFailedPrecondition);  // rooms are created by create_room
   // Update, and the immutable audit trail.
-  ASSERT_TRUE(c->UpdateRow("users", user->user_id, {Field::Text("bio", "hello")}).ok());
-  EXPECT_NE(c->GetRow("users", user->user_id)->find("\"bio\":\"hello\""), std::string::npos);
-  EXPECT_EQ(c->UpdateRow("users", user->user_id, {Field::Text("role", "ADMIN")}).code(),
+  ASSERT_TRUE(c->Call(rpc::UpdateRow{"users", user->user_id, {rpc::Field::Text("bio", "hello")}}).ok());
+  EXPECT_NE(c->Call(rpc::GetRow{"users", user->user_id})->find("\"bio\":\"hello\""), std::string::npos);
+  EXPECT_EQ(c->Call(rpc::UpdateRow{"users", user->user_id, {rpc::Field::Text("role", "ADMIN")}}).code(),
             absl::StatusCode::kInvalidArgument);
-  auto room = c->CreateAndOpenRoom(user->user_id, "r");
+  auto room = c->Call(rpc::CreateAndOpenRoom{.owner_id = user->user_id, .title = "r"});
   ASSERT_TRUE(room.ok());
-  auto trail = c->RoomAuditTrail(room->room_id, 1);
+  auto trail = c->Call(rpc::RoomAuditTrail{room->room_id, 1});
   ASSERT_TRUE(trail.ok());
   const std::string first = trail->rows[0];
   const size_t at = first.find("\"id\":\"") + 6;
   auto audit_id = ParseUuid(first.substr(at, 36));
   ASSERT_TRUE(audit_id.ok());
-  EXPECT_EQ(c->DeleteRow("audit_logs", *audit_id).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(c->Call(rpc::DeleteRow{"audit_logs", *audit_id}).code(), absl::StatusCode::kFailedPrecondition);
   // Soft delete of a room ends it; of a user runs the seed's flow.
-  ASSERT_TRUE(c->DeleteRow("rooms", room->room_id).ok());
-  EXPECT_EQ(c->JoinRoom(room->room_id, user->user_id).status().code(),
+  ASSERT_TRUE(c->Call(rpc::DeleteRow{"rooms", room->room_id}).ok());
+  EXPECT_EQ(c->Call(rpc::JoinRoom{room->room_id, user->user_id}).status().code(),
             absl::StatusCode::kFailedPrecondition);
-  ASSERT_TRUE(c->DeleteRow("users", user->user_id).ok());
-  EXPECT_NE(c->GetRow("users", user->user_id)->find("\"display_name\":\"Deleted User\""),
+  ASSERT_TRUE(c->Call(rpc::DeleteRow{"users", user->user_id}).ok());
+  EXPECT_NE(c->Call(rpc::GetRow{"users", user->user_id})->find("\"display_name\":\"Deleted User\""),
             std::string::npos);
-  EXPECT_EQ(c->DeleteRow("nope", user->user_id).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c->Call(rpc::DeleteRow{"nope", user->user_id}).code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
@@ -454,7 +402,7 @@ TEST_F(ServerTest, LimitsHoldWhileOthersAreServed) {
     writer.join();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     // Meanwhile another client is served.
-    EXPECT_TRUE(first->Stats().ok());
+    EXPECT_TRUE(first->Call(rpc::Stats{}).ok());
     // Too many connections: the fourth is refused with the reason.
     RawConnection third(server.port());
     RawConnection fourth(server.port());
@@ -469,7 +417,7 @@ TEST_F(ServerTest, LimitsHoldWhileOthersAreServed) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   auto late = Client::Connect({.port = server.port()});
   ASSERT_TRUE(late.ok()) << late.status().message();
-  EXPECT_TRUE((*late)->Stats().ok());
+  EXPECT_TRUE((*late)->Call(rpc::Stats{}).ok());
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The operator's commands end to end on a real data directory: a durable
 # demo, snapshots taken, listed and verified, the log dumped and verified, a
-# point-in-time restore, and the refusals (damaged snapshot, missing flags).
+# point-in-time restore, and the refusals (damaged snapshot, missing flags);
+# then voxctl against a running server: calls, output formats, exit codes,
+# the shell.
 set -euo pipefail
 voxctl=$1
 voxdb=$2
@@ -38,23 +40,100 @@ grep -q "BAD:" "$dir/bad.out" || fail "damaged snapshot not named"
 
 "$voxctl" wal verify 2>/dev/null && fail "missing --data accepted"
 "$voxctl" nonsense 2>/dev/null && fail "unknown command accepted"
-# Against a running server: voxctl call.
-"$voxdb" --data="$dir/served" --demo_scale=0.001 --listen=127.0.0.1:0 > "$dir/server.out" 2>/dev/null &
+# Against a running server (docs/voxctl.md): any operation by name, the
+# shortcuts, the output formats, the exit codes and the shell. The server
+# takes tokens, so every call authenticates with --token_file.
+printf 'admin voxctl-test-admin-token-0123\n' > "$dir/tokens"
+printf 'voxctl-test-admin-token-0123\n' > "$dir/token"
+printf 'wrong-token-that-is-long-enough\n' > "$dir/bad_token"
+"$voxdb" --data="$dir/served" --listen=127.0.0.1:0 --token_file="$dir/tokens" \
+  > "$dir/server.out" 2>/dev/null &
 server_pid=$!
-for _ in $(seq 100); do grep -q listening "$dir/server.out" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q '^listening' "$dir/server.out" && break; sleep 0.1; done
 server=$(sed -n 's/^listening on //p' "$dir/server.out")
 [ -n "$server" ] || fail "server did not start"
-"$voxctl" call stats --server="$server" > "$dir/stats.out" || fail "call stats"
-grep -q "users  *1000" "$dir/stats.out" || fail "call stats output"
-"$voxctl" call stats --json --server="$server" | grep -q '"users":1000' || fail "call stats json"
-"$voxctl" call user user1@example.com --server="$server" | grep -q '"username":"user1"' \
-  || fail "call user"
-rc=0; "$voxctl" call user nobody@example.com --server="$server" 2>/dev/null || rc=$?
+vc() { "$voxctl" --server="$server" --token_file="$dir/token" "$@"; }
+field() { awk -v k="$1" '$1 == k { print $2 }'; }  # a `key  value` line's value
+
+vc call RegisterUser username=maya email=maya@example.com password_hash=x \
+  display_name="Maya Lin" bio="hello there" > "$dir/reg.out" || fail "call RegisterUser"
+maya=$(field user_id < "$dir/reg.out")
+[[ $maya =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] || fail "user_id: $maya"
+leo=$(vc call register_user username=leo email=leo@example.com password_hash=x display_name=Leo |
+  field user_id)
+[ -n "$leo" ] || fail "call register_user"
+
+# Read back: the user shortcut and GetRow, as key/value lines and as JSON.
+vc call user maya@example.com > "$dir/user.out" || fail "call user"
+[ "$(field username < "$dir/user.out")" = maya ] || fail "user: username"
+grep -q '^display_name  *Maya Lin$' "$dir/user.out" || fail "user: display_name"
+vc call GetRow table=users id="$maya" > "$dir/row.out" || fail "call GetRow"
+[ "$(field id < "$dir/row.out")" = "$maya" ] || fail "GetRow: id"
+grep -q '^bio  *hello there$' "$dir/row.out" || fail "GetRow: bio"
+grep -q password "$dir/row.out" && fail "GetRow printed a password column"
+vc call GetRow table=users id="$maya" --json > "$dir/row.json" || fail "call GetRow --json"
+grep -q "^{\"rows\":\[{\"id\":\"$maya\",\"username\":\"maya\",.*\"bio\":\"hello there\"" \
+  "$dir/row.json" || fail "GetRow json: $(cat "$dir/row.json")"
+[ "$(vc call user leo --format=csv | sed -n 2p | cut -d, -f2)" = leo ] || fail "user csv"
+
+# A room with tags, a join, and the participants as a table.
+vc call CreateAndOpenRoom owner_id="$maya" room_code=k3x9 title="Late talk" tags=music,talk \
+  > "$dir/room.out" || fail "call CreateAndOpenRoom"
+room=$(field room_id < "$dir/room.out")
+vc call row rooms "$room" | grep -q '^tags  *\["music","talk"\]$' || fail "room tags"
+[ "$(vc call JoinRoom room_id="$room" user_id="$leo" | field role)" = PARTICIPANT ] \
+  || fail "call JoinRoom"
+vc call PresentParticipants room_id="$room" > "$dir/present.out" || fail "PresentParticipants"
+head -1 "$dir/present.out" | grep -q '^participant_id  *user_id  *role  *muted' \
+  || fail "participants header: $(head -1 "$dir/present.out")"
+grep -q "  $maya  HOST  " "$dir/present.out" || fail "participants: host row"
+grep -q "  $leo  PARTICIPANT  " "$dir/present.out" || fail "participants: leo row"
+[ "$(wc -l < "$dir/present.out")" = 3 ] || fail "participants: 2 rows"
+vc call stats | grep -q '^users  *2 ' || fail "call stats"
+vc call stats --json | grep -q '"tables":\[{"name":"users","rows":2,' || fail "call stats json"
+vc ops | grep -q '^JoinRoom  *room_id:uuid user_id:uuid$' || fail "ops lists JoinRoom"
+vc help join_room | grep -q '^  room_id  *uuid  *required' || fail "help JoinRoom"
+
+# Exit codes: 2 usage (nothing sent), 1 refused, 3 no connection.
+rc=0; vc call JoinRoom room_id=not-a-uuid user_id="$leo" 2> "$dir/err" || rc=$?
+[ $rc = 2 ] || fail "a bad uuid must exit 2 (got $rc)"
+grep -q 'room_id (uuid)' "$dir/err" || fail "bad uuid: field not named: $(cat "$dir/err")"
+rc=0; vc call JoinRoom user_id="$leo" 2> "$dir/err" || rc=$?
+[ $rc = 2 ] && grep -q 'missing room_id (uuid)' "$dir/err" || fail "missing id ($rc)"
+rc=0; vc call JoinRoom room_id="$room" user_id="$leo" colour=red 2> "$dir/err" || rc=$?
+[ $rc = 2 ] && grep -q "no field 'colour'" "$dir/err" || fail "unknown field ($rc)"
+rc=0; vc call NoSuchOp 2>/dev/null || rc=$?
+[ $rc = 2 ] || fail "unknown op must exit 2 (got $rc)"
+rc=0; vc --format=xml call stats 2>/dev/null || rc=$?
+[ $rc = 2 ] || fail "a bad --format must exit 2 (got $rc)"
+rc=0; vc call user nobody@example.com 2> "$dir/err" || rc=$?
 [ $rc = 1 ] || fail "a refused call must exit 1 (got $rc)"
-"$voxctl" call checkpoint --server="$server" | grep -q "snapshot " || fail "call checkpoint"
-"$voxctl" call row users not-a-uuid --server="$server" 2>/dev/null && fail "bad uuid accepted"
+grep -q '^voxctl: NOT_FOUND: ' "$dir/err" || fail "refusal: $(cat "$dir/err")"
+rc=0; vc call RegisterUser username=maya email=m2@example.com password_hash=x display_name=M \
+  2> "$dir/err" || rc=$?
+[ $rc = 1 ] && grep -q '^voxctl: ALREADY_EXISTS: ' "$dir/err" || fail "duplicate user ($rc)"
+rc=0; "$voxctl" --server="$server" --token_file="$dir/bad_token" call stats 2> "$dir/err" || rc=$?
+[ $rc = 1 ] && grep -q UNAUTHENTICATED "$dir/err" || fail "a bad token must exit 1 ($rc)"
+grep -q wrong-token "$dir/err" && fail "the token was printed"
+vc call checkpoint | grep -q '^path  .*\.vsnap$' || fail "call checkpoint"
+
+# The shell, fed by a pipe: an error in the middle does not stop it; the
+# exit code is the last failure's.
+rc=0
+vc shell > "$dir/shell.out" 2> "$dir/shell.err" <<EOF || rc=$?
+participants $room
+JoinRoom room_id=$room user_id=bad
+\\json
+UserByEmail email="leo@example.com"
+EOF
+[ $rc = 2 ] || fail "shell exit code (got $rc)"
+grep -q "  $leo  PARTICIPANT  " "$dir/shell.out" || fail "shell: participants"
+grep -q 'user_id (uuid)' "$dir/shell.err" || fail "shell: the error"
+grep -q '"username":"leo"' "$dir/shell.out" || fail "shell: the command after the error"
+grep -q voxctl-test-admin-token "$dir"/*.out "$dir/shell.err" && fail "the token was printed"
+
 kill -TERM $server_pid; wait $server_pid || fail "server exit status"
 server_pid=
-rc=0; "$voxctl" call stats --server="$server" 2>/dev/null || rc=$?
+rc=0; vc call stats 2>/dev/null || rc=$?
 [ $rc = 3 ] || fail "no server must exit 3 (got $rc)"
 echo "voxctl: 1 passed, 0 failed"
