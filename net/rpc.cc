@@ -1,29 +1,99 @@
 #include "net/rpc.h"
 
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "schema/voxdb_generated.h"
 
 namespace vox::rpc {
 namespace {
 
 namespace fb = flatbuffers;
+using StrOffset = fb::Offset<fb::String>;
 
-wire::Uuid W(const Uuid& u) { return wire::Uuid(u.hi, u.lo); }
-Uuid U(const wire::Uuid* u) { return u == nullptr ? Uuid{} : Uuid{u->hi(), u->lo()}; }
-std::optional<Uuid> OptU(const wire::Uuid* u) {
-  return u == nullptr ? std::nullopt : std::optional<Uuid>(U(u));
+// ---- Encoding ----
+
+// A wire uuid for a Create* call, null when the id is absent. Use as
+// `W(id)`: the temporary lives until the end of the full expression.
+class WireId {
+ public:
+  WireId(const Uuid& u) : value_(u.hi, u.lo), set_(true) {}     // NOLINT: implicit
+  WireId(const std::optional<Uuid>& u) : set_(u.has_value()) {  // NOLINT: implicit
+    if (u) value_ = wire::Uuid(u->hi, u->lo);
+  }
+  const wire::Uuid* get() const { return set_ ? &value_ : nullptr; }
+
+ private:
+  wire::Uuid value_;
+  bool set_;
+};
+const wire::Uuid* W(const WireId& u) { return u.get(); }
+
+// An empty string is sent absent (see rpc.h).
+StrOffset Str(Builder& b, const std::string& s) { return s.empty() ? 0 : b.CreateString(s); }
+StrOffset OptStr(Builder& b, const std::optional<std::string>& s) {
+  return s ? b.CreateString(*s) : 0;
 }
-std::string S(const fb::String* s) { return s == nullptr ? std::string() : s->str(); }
+fb::Offset<fb::Vector<StrOffset>> StrVec(Builder& b, const std::vector<std::string>& v) {
+  std::vector<StrOffset> out;
+  for (const auto& s : v) out.push_back(b.CreateString(s));
+  return b.CreateVector(out);
+}
 
 template <typename T>
 Encoded Enc(wire::Op type, fb::Offset<T> op) {
   return {static_cast<uint8_t>(type), op.o};
 }
 
+fb::Offset<wire::RoomSettings> EncodeSettings(Builder& b, const RoomSettings& s) {
+  const auto title = OptStr(b, s.title), description = OptStr(b, s.description),
+             language = OptStr(b, s.language);
+  const auto tags = s.tags ? StrVec(b, *s.tags) : 0;
+  return wire::CreateRoomSettings(b, title, description, language, s.scheduled_start,
+                                  s.scheduled_end, s.max_participants, s.is_public, s.is_recordable,
+                                  s.require_auth, s.invite_only, s.mute_on_join,
+                                  s.hand_raise_allowed, tags, W(s.category_id));
+}
+
+fb::Offset<wire::CallTelemetry> EncodeTelemetry(Builder& b, const CallTelemetry& t) {
+  const auto region = OptStr(b, t.region), transport = OptStr(b, t.transport);
+  return wire::CreateCallTelemetry(b, t.rtt_ms, t.jitter_ms, t.packet_loss_bp, t.bitrate_kbps,
+                                   region, transport);
+}
+
+fb::Offset<fb::Vector<fb::Offset<wire::FieldValue>>> EncodeFields(
+    Builder& b, const std::vector<Field>& values) {
+  std::vector<fb::Offset<wire::FieldValue>> out;
+  for (const Field& f : values) {
+    const auto u = wire::Uuid(f.uuid_value.hi, f.uuid_value.lo);
+    out.push_back(wire::CreateFieldValue(
+        b, b.CreateString(f.column), static_cast<wire::ValueKind>(f.kind), f.int_value,
+        f.kind == Field::Kind::kString ? b.CreateString(f.string_value) : 0,
+        f.kind == Field::Kind::kUuid ? &u : nullptr));
+  }
+  return b.CreateVector(out);
+}
+
+// ---- Decoding ----
+
+Uuid U(const wire::Uuid* u) { return u == nullptr ? Uuid{} : Uuid{u->hi(), u->lo()}; }
+std::optional<Uuid> OptU(const wire::Uuid* u) {
+  return u == nullptr ? std::nullopt : std::optional<Uuid>(U(u));
+}
+std::string S(const fb::String* s) { return s == nullptr ? std::string() : s->str(); }
+template <typename T>
+std::optional<T> Opt(const fb::Optional<T>& v) {
+  return v ? std::optional<T>(*v) : std::nullopt;
+}
+
 // The response's result, or INTERNAL if the server answered another type.
 template <typename T>
 absl::StatusOr<const T*> ResultAs(const wire::Response& response) {
   const T* r = response.template result_as<T>();
-  if (r == nullptr) return absl::InternalError("the server answered with an unexpected result type");
+  if (r == nullptr)
+    return absl::InternalError("the server answered with an unexpected result type");
   return r;
 }
 
@@ -31,9 +101,19 @@ absl::Status Done(const wire::Response& response) {
   return ResultAs<wire::Empty>(response).status();
 }
 
-absl::StatusOr<rpc::Rows> DecodeRows(const wire::Response& response) {
+absl::StatusOr<Uuid> DecodeId(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::IdResult>(response));
+  return U(r->id());
+}
+
+absl::StatusOr<int64_t> DecodeCount(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::CountResult>(response));
+  return r->count();
+}
+
+absl::StatusOr<Rows> DecodeRows(const wire::Response& response) {
   VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::RowsResult>(response));
-  rpc::Rows out;
+  Rows out;
   if (r->rows() != nullptr) {
     for (const auto* row : *r->rows()) out.rows.push_back(row->str());
   }
@@ -42,7 +122,7 @@ absl::StatusOr<rpc::Rows> DecodeRows(const wire::Response& response) {
 }
 
 absl::StatusOr<std::string> OneRow(const wire::Response& response) {
-  VOX_ASSIGN_OR_RETURN(rpc::Rows rows, DecodeRows(response));
+  VOX_ASSIGN_OR_RETURN(Rows rows, DecodeRows(response));
   if (rows.rows.size() != 1) return absl::InternalError("the server answered with no row");
   return std::move(rows.rows[0]);
 }
@@ -52,17 +132,17 @@ absl::StatusOr<Transfer> DecodeTransfer(const wire::Response& response) {
   return Transfer{U(r->transfer_id()), OptU(r->fee_transfer_id()), r->fee(), r->already_done()};
 }
 
-fb::Offset<fb::Vector<fb::Offset<wire::FieldValue>>> EncodeFields(
-    Builder& b, const std::vector<Field>& values) {
-  std::vector<fb::Offset<wire::FieldValue>> out;
-  for (const Field& f : values) {
-    const auto u = W(f.uuid_value);
-    out.push_back(wire::CreateFieldValue(
-        b, b.CreateString(f.column), static_cast<wire::ValueKind>(f.kind), f.int_value,
-        f.kind == Field::Kind::kString ? b.CreateString(f.string_value) : 0,
-        f.kind == Field::Kind::kUuid ? &u : nullptr));
-  }
-  return b.CreateVector(out);
+absl::StatusOr<WalletBalance> DecodeBalance(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::WalletBalanceResult>(response));
+  return WalletBalance{.wallet_id = U(r->wallet_id()),
+                       .posted_debits = r->posted_debits(),
+                       .posted_credits = r->posted_credits(),
+                       .pending_debits = r->pending_debits(),
+                       .pending_credits = r->pending_credits(),
+                       .balance = r->balance(),
+                       .available = r->available(),
+                       .is_frozen = r->is_frozen(),
+                       .ledger_consistent = r->ledger_consistent()};
 }
 
 }  // namespace
@@ -71,33 +151,112 @@ fb::Offset<fb::Vector<fb::Offset<wire::FieldValue>>> EncodeFields(
 
 Encoded RegisterUser::Encode(Builder& b) const {
   return Enc(wire::Op::RegisterUser,
-             wire::CreateRegisterUser(b, b.CreateString(username), b.CreateString(email),
-                                      b.CreateString(password_hash), b.CreateString(display_name)));
+             wire::CreateRegisterUser(b, Str(b, username), Str(b, email), Str(b, password_hash),
+                                      Str(b, display_name), Str(b, bio), Str(b, avatar_url),
+                                      Str(b, locale), Str(b, country), Str(b, timezone)));
 }
 absl::StatusOr<Registered> RegisterUser::Decode(const wire::Response& response) {
   VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::RegisterUserResult>(response));
   return Registered{U(r->user_id()), U(r->auth_provider_id()), U(r->wallet_id())};
 }
 
+Encoded RecordLogin::Encode(Builder& b) const {
+  return Enc(wire::Op::RecordLogin,
+             wire::CreateRecordLogin(b, W(user_id), Str(b, identifier), Str(b, provider),
+                                     credentials_ok, Str(b, failure_reason)));
+}
+absl::StatusOr<LoginResult> RecordLogin::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::LoginResult>(response));
+  return LoginResult{S(r->outcome()), S(r->account_status())};
+}
+
+Encoded Logout::Encode(Builder& b) const {
+  return Enc(wire::Op::Logout, wire::CreateLogout(b, W(user_id)));
+}
+absl::Status Logout::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded UpdateProfile::Encode(Builder& b) const {
+  return Enc(
+      wire::Op::UpdateProfile,
+      wire::CreateUpdateProfile(b, W(user_id), OptStr(b, username), OptStr(b, email),
+                                OptStr(b, display_name), OptStr(b, bio), OptStr(b, avatar_url),
+                                OptStr(b, locale), OptStr(b, country), OptStr(b, timezone)));
+}
+absl::Status UpdateProfile::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded VerifyEmail::Encode(Builder& b) const {
+  return Enc(wire::Op::VerifyEmail, wire::CreateVerifyEmail(b, W(user_id)));
+}
+absl::Status VerifyEmail::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded SetAccountStatus::Encode(Builder& b) const {
+  return Enc(wire::Op::SetAccountStatus,
+             wire::CreateSetAccountStatus(b, W(actor_id), W(user_id), Str(b, status),
+                                          Str(b, reason), until));
+}
+absl::Status SetAccountStatus::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded SetUserRole::Encode(Builder& b) const {
+  return Enc(wire::Op::SetUserRole,
+             wire::CreateSetUserRole(b, W(actor_id), W(user_id), Str(b, role)));
+}
+absl::Status SetUserRole::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded LinkAuthProvider::Encode(Builder& b) const {
+  return Enc(
+      wire::Op::LinkAuthProvider,
+      wire::CreateLinkAuthProvider(b, W(user_id), Str(b, provider), Str(b, provider_id),
+                                   Str(b, provider_email), Str(b, access_token),
+                                   Str(b, refresh_token), Str(b, metadata_json), token_expires_at));
+}
+absl::StatusOr<Uuid> LinkAuthProvider::Decode(const wire::Response& response) {
+  return DecodeId(response);
+}
+
+Encoded UnlinkAuthProvider::Encode(Builder& b) const {
+  return Enc(wire::Op::UnlinkAuthProvider,
+             wire::CreateUnlinkAuthProvider(b, W(user_id), W(auth_provider_id)));
+}
+absl::Status UnlinkAuthProvider::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded DeleteUser::Encode(Builder& b) const {
+  return Enc(wire::Op::DeleteUser, wire::CreateDeleteUser(b, W(actor_id), W(user_id)));
+}
+absl::Status DeleteUser::Decode(const wire::Response& response) { return Done(response); }
+
 // ---- Rooms and participants ----
 
+Encoded CreateRoom::Encode(Builder& b) const {
+  const auto s = EncodeSettings(b, settings);
+  return Enc(wire::Op::CreateRoom,
+             wire::CreateCreateRoom(b, W(owner_id), Str(b, room_code), Str(b, title), s));
+}
+absl::StatusOr<CreatedRoom> CreateRoom::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::CreateRoomResult>(response));
+  return CreatedRoom{U(r->room_id()), S(r->room_code())};
+}
+
 Encoded CreateAndOpenRoom::Encode(Builder& b) const {
-  const auto owner = W(owner_id);
-  std::vector<fb::Offset<fb::String>> t;
-  for (const auto& tag : tags) t.push_back(b.CreateString(tag));
+  const auto s = EncodeSettings(b, settings);
   return Enc(wire::Op::CreateAndOpenRoom,
-             wire::CreateCreateAndOpenRoom(b, &owner, b.CreateString(room_code),
-                                           b.CreateString(title), max_participants, is_public,
-                                           t.empty() ? 0 : b.CreateVector(t)));
+             wire::CreateCreateAndOpenRoom(b, W(owner_id), Str(b, room_code), Str(b, title),
+                                           max_participants, is_public,
+                                           tags.empty() ? 0 : StrVec(b, tags), s));
 }
 absl::StatusOr<OpenedRoom> CreateAndOpenRoom::Decode(const wire::Response& response) {
   VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::CreateRoomResult>(response));
   return OpenedRoom{U(r->room_id()), U(r->host_participant_id()), S(r->room_code())};
 }
 
+Encoded UpdateRoomSettings::Encode(Builder& b) const {
+  const auto s = EncodeSettings(b, settings);
+  return Enc(wire::Op::UpdateRoomSettings,
+             wire::CreateUpdateRoomSettings(b, W(room_id), W(actor_id), s));
+}
+absl::Status UpdateRoomSettings::Decode(const wire::Response& response) { return Done(response); }
+
 Encoded JoinRoom::Encode(Builder& b) const {
-  const auto r = W(room_id), u = W(user_id);
-  return Enc(wire::Op::JoinRoom, wire::CreateJoinRoom(b, &r, &u));
+  return Enc(wire::Op::JoinRoom, wire::CreateJoinRoom(b, W(room_id), W(user_id)));
 }
 absl::StatusOr<Joined> JoinRoom::Decode(const wire::Response& response) {
   VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::JoinRoomResult>(response));
@@ -105,56 +264,481 @@ absl::StatusOr<Joined> JoinRoom::Decode(const wire::Response& response) {
 }
 
 Encoded LeaveRoom::Encode(Builder& b) const {
-  const auto r = W(room_id), u = W(user_id);
-  return Enc(wire::Op::LeaveRoom, wire::CreateLeaveRoom(b, &r, &u));
+  return Enc(wire::Op::LeaveRoom, wire::CreateLeaveRoom(b, W(room_id), W(user_id)));
 }
 absl::Status LeaveRoom::Decode(const wire::Response& response) { return Done(response); }
 
 Encoded SetMuted::Encode(Builder& b) const {
-  const auto r = W(room_id), a = W(actor_id), t = W(target_id);
-  return Enc(wire::Op::SetMuted, wire::CreateSetMuted(b, &r, &a, &t, muted));
+  return Enc(wire::Op::SetMuted,
+             wire::CreateSetMuted(b, W(room_id), W(actor_id), W(target_id), muted, expires_at));
 }
 absl::Status SetMuted::Decode(const wire::Response& response) { return Done(response); }
 
+Encoded MuteAll::Encode(Builder& b) const {
+  return Enc(wire::Op::MuteAll, wire::CreateMuteAll(b, W(room_id), W(actor_id)));
+}
+absl::StatusOr<int64_t> MuteAll::Decode(const wire::Response& response) {
+  return DecodeCount(response);
+}
+
 Encoded SetHandRaised::Encode(Builder& b) const {
-  const auto r = W(room_id), a = W(actor_id), t = W(target_id);
-  return Enc(wire::Op::SetHandRaised, wire::CreateSetHandRaised(b, &r, &a, &t, raised));
+  return Enc(wire::Op::SetHandRaised,
+             wire::CreateSetHandRaised(b, W(room_id), W(actor_id), W(target_id), raised));
 }
 absl::Status SetHandRaised::Decode(const wire::Response& response) { return Done(response); }
 
+Encoded SetScreenSharing::Encode(Builder& b) const {
+  return Enc(wire::Op::SetScreenSharing,
+             wire::CreateSetScreenSharing(b, W(room_id), W(user_id), sharing));
+}
+absl::Status SetScreenSharing::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded SetSpeaking::Encode(Builder& b) const {
+  return Enc(wire::Op::SetSpeaking, wire::CreateSetSpeaking(b, W(room_id), W(user_id), speaking));
+}
+absl::Status SetSpeaking::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded SetConnectionStatus::Encode(Builder& b) const {
+  return Enc(wire::Op::SetConnectionStatus,
+             wire::CreateSetConnectionStatus(b, W(room_id), W(user_id), Str(b, status)));
+}
+absl::Status SetConnectionStatus::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded ChangeParticipantRole::Encode(Builder& b) const {
+  return Enc(
+      wire::Op::ChangeParticipantRole,
+      wire::CreateChangeParticipantRole(b, W(room_id), W(actor_id), W(target_id), Str(b, role)));
+}
+absl::Status ChangeParticipantRole::Decode(const wire::Response& response) {
+  return Done(response);
+}
+
+Encoded KickParticipant::Encode(Builder& b) const {
+  return Enc(wire::Op::KickParticipant,
+             wire::CreateKickParticipant(b, W(room_id), W(actor_id), W(target_id), Str(b, reason)));
+}
+absl::Status KickParticipant::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded BanFromRoom::Encode(Builder& b) const {
+  return Enc(wire::Op::BanFromRoom,
+             wire::CreateBanFromRoom(b, W(room_id), W(actor_id), W(target_id), Str(b, reason),
+                                     expires_at));
+}
+absl::Status BanFromRoom::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded UnbanFromRoom::Encode(Builder& b) const {
+  return Enc(wire::Op::UnbanFromRoom,
+             wire::CreateUnbanFromRoom(b, W(room_id), W(actor_id), W(target_id)));
+}
+absl::Status UnbanFromRoom::Decode(const wire::Response& response) { return Done(response); }
+
 Encoded EndRoom::Encode(Builder& b) const {
-  const auto r = W(room_id), a = W(actor_id);
-  return Enc(wire::Op::EndRoom, wire::CreateEndRoom(b, &r, &a));
+  return Enc(wire::Op::EndRoom, wire::CreateEndRoom(b, W(room_id), W(actor_id)));
 }
 absl::Status EndRoom::Decode(const wire::Response& response) { return Done(response); }
 
-// ---- Economy ----
+Encoded CancelRoom::Encode(Builder& b) const {
+  return Enc(wire::Op::CancelRoom, wire::CreateCancelRoom(b, W(room_id), W(actor_id)));
+}
+absl::Status CancelRoom::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded DeleteRoom::Encode(Builder& b) const {
+  return Enc(wire::Op::DeleteRoom, wire::CreateDeleteRoom(b, W(room_id), W(actor_id)));
+}
+absl::Status DeleteRoom::Decode(const wire::Response& response) { return Done(response); }
+
+// ---- Moderation ----
+
+Encoded TakeModerationAction::Encode(Builder& b) const {
+  return Enc(wire::Op::TakeModerationAction,
+             wire::CreateTakeModerationAction(b, W(moderator_id), W(target_user_id), Str(b, type),
+                                              W(room_id), Str(b, reason), expires_at));
+}
+absl::StatusOr<Uuid> TakeModerationAction::Decode(const wire::Response& response) {
+  return DecodeId(response);
+}
+
+Encoded RevokeModerationAction::Encode(Builder& b) const {
+  return Enc(wire::Op::RevokeModerationAction,
+             wire::CreateRevokeModerationAction(b, W(action_id), W(revoker_id), Str(b, reason)));
+}
+absl::Status RevokeModerationAction::Decode(const wire::Response& response) {
+  return Done(response);
+}
+
+// ---- Recordings ----
+
+Encoded StartRecording::Encode(Builder& b) const {
+  return Enc(wire::Op::StartRecording,
+             wire::CreateStartRecording(b, W(room_id), W(actor_id), Str(b, storage_key),
+                                        Str(b, storage_bucket), Str(b, filename), Str(b, codec),
+                                        Str(b, resolution), fps, bitrate, is_public));
+}
+absl::StatusOr<Uuid> StartRecording::Decode(const wire::Response& response) {
+  return DecodeId(response);
+}
+
+Encoded MarkRecordingInProgress::Encode(Builder& b) const {
+  return Enc(wire::Op::MarkRecordingInProgress,
+             wire::CreateMarkRecordingInProgress(b, W(recording_id)));
+}
+absl::Status MarkRecordingInProgress::Decode(const wire::Response& response) {
+  return Done(response);
+}
+
+Encoded StopRecording::Encode(Builder& b) const {
+  return Enc(wire::Op::StopRecording, wire::CreateStopRecording(b, W(recording_id), W(actor_id),
+                                                                size_bytes, duration_seconds));
+}
+absl::Status StopRecording::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded BeginProcessing::Encode(Builder& b) const {
+  return Enc(wire::Op::BeginProcessing, wire::CreateBeginProcessing(b, W(recording_id)));
+}
+absl::Status BeginProcessing::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded RecordingReady::Encode(Builder& b) const {
+  return Enc(wire::Op::RecordingReady,
+             wire::CreateRecordingReady(b, W(recording_id), Str(b, storage_url), expires_at));
+}
+absl::Status RecordingReady::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded FailRecording::Encode(Builder& b) const {
+  return Enc(wire::Op::FailRecording,
+             wire::CreateFailRecording(b, W(recording_id), Str(b, error_message)));
+}
+absl::Status FailRecording::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded DeleteRecording::Encode(Builder& b) const {
+  return Enc(wire::Op::DeleteRecording,
+             wire::CreateDeleteRecording(b, W(recording_id), W(actor_id)));
+}
+absl::Status DeleteRecording::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded ExpiredRecordings::Encode(Builder& b) const {
+  return Enc(wire::Op::ExpiredRecordings, wire::CreateExpiredRecordings(b, limit));
+}
+absl::StatusOr<Rows> ExpiredRecordings::Decode(const wire::Response& response) {
+  return DecodeRows(response);
+}
+
+// ---- Call sessions ----
+
+Encoded StartCallSession::Encode(Builder& b) const {
+  return Enc(wire::Op::StartCallSession, wire::CreateStartCallSession(b, W(participant_id)));
+}
+absl::StatusOr<Uuid> StartCallSession::Decode(const wire::Response& response) {
+  return DecodeId(response);
+}
+
+Encoded ConnectCallSession::Encode(Builder& b) const {
+  const auto t = EncodeTelemetry(b, telemetry);
+  return Enc(wire::Op::ConnectCallSession, wire::CreateConnectCallSession(b, W(session_id), t));
+}
+absl::Status ConnectCallSession::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded ReportTelemetry::Encode(Builder& b) const {
+  const auto t = EncodeTelemetry(b, telemetry);
+  return Enc(wire::Op::ReportTelemetry, wire::CreateReportTelemetry(b, W(session_id), t));
+}
+absl::Status ReportTelemetry::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded FailCallSession::Encode(Builder& b) const {
+  return Enc(wire::Op::FailCallSession,
+             wire::CreateFailCallSession(b, W(session_id), Str(b, reason), Str(b, detail)));
+}
+absl::Status FailCallSession::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded DropCallSession::Encode(Builder& b) const {
+  return Enc(wire::Op::DropCallSession,
+             wire::CreateDropCallSession(b, W(session_id), Str(b, reason), Str(b, detail)));
+}
+absl::Status DropCallSession::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded EndCallSession::Encode(Builder& b) const {
+  return Enc(wire::Op::EndCallSession, wire::CreateEndCallSession(b, W(session_id)));
+}
+absl::Status EndCallSession::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded GetCallSession::Encode(Builder& b) const {
+  return Enc(wire::Op::GetCallSession, wire::CreateGetCallSession(b, W(session_id)));
+}
+absl::StatusOr<CallSession> GetCallSession::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::CallSessionResult>(response));
+  return CallSession{.id = U(r->id()),
+                     .participant_id = U(r->participant_id()),
+                     .user_id = U(r->user_id()),
+                     .room_id = U(r->room_id()),
+                     .status = S(r->status()),
+                     .started_at = r->started_at(),
+                     .connected_at = Opt(r->connected_at()),
+                     .ended_at = Opt(r->ended_at()),
+                     .failure_reason = S(r->failure_reason()),
+                     .failure_detail = S(r->failure_detail()),
+                     .rtt_ms = Opt(r->rtt_ms()),
+                     .jitter_ms = Opt(r->jitter_ms()),
+                     .packet_loss_bp = Opt(r->packet_loss_bp()),
+                     .bitrate_kbps = Opt(r->bitrate_kbps()),
+                     .region = S(r->region()),
+                     .transport = S(r->transport())};
+}
+
+// ---- Wallets, transfers, premium ----
+
+Encoded CreateWallet::Encode(Builder& b) const {
+  return Enc(wire::Op::CreateWallet, wire::CreateCreateWallet(b, W(user_id), Str(b, currency)));
+}
+absl::StatusOr<Uuid> CreateWallet::Decode(const wire::Response& response) {
+  return DecodeId(response);
+}
 
 Encoded TopUp::Encode(Builder& b) const {
-  const auto u = W(user_id);
-  return Enc(wire::Op::TopUp, wire::CreateTopUp(b, &u, amount, b.CreateString(idempotency_key)));
+  return Enc(wire::Op::TopUp, wire::CreateTopUp(b, W(user_id), amount, Str(b, idempotency_key),
+                                                Str(b, currency), Str(b, memo)));
 }
-absl::StatusOr<Transfer> TopUp::Decode(const wire::Response& response) { return DecodeTransfer(response); }
+absl::StatusOr<Transfer> TopUp::Decode(const wire::Response& response) {
+  return DecodeTransfer(response);
+}
 
 Encoded Gift::Encode(Builder& b) const {
-  const auto s = W(sender_id), r = W(receiver_id), room = W(room_id.value_or(Uuid{}));
-  return Enc(wire::Op::Gift, wire::CreateGift(b, &s, &r, amount, room_id ? &room : nullptr,
-                                              b.CreateString(idempotency_key)));
+  return Enc(wire::Op::Gift, wire::CreateGift(b, W(sender_id), W(receiver_id), amount, W(room_id),
+                                              Str(b, idempotency_key), Str(b, currency)));
 }
-absl::StatusOr<Transfer> Gift::Decode(const wire::Response& response) { return DecodeTransfer(response); }
+absl::StatusOr<Transfer> Gift::Decode(const wire::Response& response) {
+  return DecodeTransfer(response);
+}
+
+Encoded Reserve::Encode(Builder& b) const {
+  return Enc(wire::Op::Reserve,
+             wire::CreateReserve(b, W(payer_id), amount, timeout_at, Str(b, currency), W(room_id),
+                                 Str(b, idempotency_key)));
+}
+absl::StatusOr<Transfer> Reserve::Decode(const wire::Response& response) {
+  return DecodeTransfer(response);
+}
+
+Encoded PostReservation::Encode(Builder& b) const {
+  return Enc(wire::Op::PostReservation,
+             wire::CreatePostReservation(b, W(transfer_id), final_amount));
+}
+absl::Status PostReservation::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded VoidReservation::Encode(Builder& b) const {
+  return Enc(wire::Op::VoidReservation, wire::CreateVoidReservation(b, W(transfer_id)));
+}
+absl::Status VoidReservation::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded Reverse::Encode(Builder& b) const {
+  return Enc(wire::Op::Reverse, wire::CreateReverse(b, W(transfer_id), Str(b, reason)));
+}
+absl::StatusOr<Uuid> Reverse::Decode(const wire::Response& response) { return DecodeId(response); }
+
+Encoded SetFee::Encode(Builder& b) const {
+  return Enc(wire::Op::SetFee,
+             wire::CreateSetFee(b, Str(b, transfer_type), fee_bps, min_fee, effective_from));
+}
+absl::StatusOr<Uuid> SetFee::Decode(const wire::Response& response) { return DecodeId(response); }
+
+Encoded CreatePremiumFeature::Encode(Builder& b) const {
+  return Enc(wire::Op::CreatePremiumFeature,
+             wire::CreateCreatePremiumFeature(b, Str(b, code), Str(b, name), Str(b, description),
+                                              price, Str(b, currency), Str(b, kind), period_days));
+}
+absl::StatusOr<Uuid> CreatePremiumFeature::Decode(const wire::Response& response) {
+  return DecodeId(response);
+}
+
+Encoded PurchasePremium::Encode(Builder& b) const {
+  return Enc(
+      wire::Op::PurchasePremium,
+      wire::CreatePurchasePremium(b, W(user_id), Str(b, feature_code), Str(b, idempotency_key)));
+}
+absl::StatusOr<Purchase> PurchasePremium::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::PurchaseResult>(response));
+  return Purchase{U(r->purchase_id()), U(r->transfer_id()), Opt(r->expires_at()),
+                  r->already_done()};
+}
+
+Encoded RefundPurchase::Encode(Builder& b) const {
+  return Enc(wire::Op::RefundPurchase,
+             wire::CreateRefundPurchase(b, W(purchase_id), Str(b, reason)));
+}
+absl::StatusOr<Uuid> RefundPurchase::Decode(const wire::Response& response) {
+  return DecodeId(response);
+}
+
+Encoded CancelSubscription::Encode(Builder& b) const {
+  return Enc(wire::Op::CancelSubscription, wire::CreateCancelSubscription(b, W(purchase_id)));
+}
+absl::Status CancelSubscription::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded GetWalletBalance::Encode(Builder& b) const {
+  return Enc(wire::Op::GetWalletBalance,
+             wire::CreateGetWalletBalance(b, W(user_id), Str(b, currency)));
+}
+absl::StatusOr<WalletBalance> GetWalletBalance::Decode(const wire::Response& response) {
+  return DecodeBalance(response);
+}
+
+Encoded GetSystemWalletBalance::Encode(Builder& b) const {
+  return Enc(wire::Op::GetSystemWalletBalance,
+             wire::CreateGetSystemWalletBalance(b, Str(b, kind), Str(b, currency)));
+}
+absl::StatusOr<WalletBalance> GetSystemWalletBalance::Decode(const wire::Response& response) {
+  return DecodeBalance(response);
+}
+
+Encoded AuditAllWallets::Encode(Builder& b) const {
+  return Enc(wire::Op::AuditAllWallets, wire::CreateAuditAllWallets(b));
+}
+absl::StatusOr<LedgerAudit> AuditAllWallets::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::LedgerAuditResult>(response));
+  LedgerAudit out{.wallets = r->wallets(),
+                  .transfers = r->transfers(),
+                  .balanced = r->balanced(),
+                  .ok = r->ok()};
+  if (r->mismatches() != nullptr) {
+    for (const auto* m : *r->mismatches()) {
+      out.mismatches.push_back({U(m->wallet_id()), S(m->detail())});
+    }
+  }
+  if (r->overdrawn() != nullptr) {
+    for (const wire::Uuid* u : *r->overdrawn()) out.overdrawn.push_back(U(u));
+  }
+  return out;
+}
+
+Encoded WalletTransactions::Encode(Builder& b) const {
+  return Enc(wire::Op::WalletTransactions,
+             wire::CreateWalletTransactions(b, W(user_id), Str(b, currency), limit, W(after)));
+}
+absl::StatusOr<TransferPage> WalletTransactions::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::TransfersResult>(response));
+  TransferPage out;
+  if (r->transfers() != nullptr) {
+    for (const auto* t : *r->transfers()) {
+      out.transfers.push_back({.id = U(t->id()),
+                               .type = S(t->type()),
+                               .status = S(t->status()),
+                               .amount = t->amount(),
+                               .outgoing = t->outgoing(),
+                               .counterparty_kind = S(t->counterparty_kind()),
+                               .counterparty_user = OptU(t->counterparty_user()),
+                               .room_id = OptU(t->room_id()),
+                               .parent_id = OptU(t->parent_id()),
+                               .reverses_id = OptU(t->reverses_id()),
+                               .memo = S(t->memo()),
+                               .created_at = t->created_at()});
+    }
+  }
+  out.next = OptU(r->next());
+  return out;
+}
+
+// ---- Notifications and system events ----
+
+Encoded SendNotification::Encode(Builder& b) const {
+  return Enc(
+      wire::Op::SendNotification,
+      wire::CreateSendNotification(b, W(recipient_id), Str(b, kind), W(actor_id), W(room_id),
+                                   Str(b, title), Str(b, body), Str(b, payload), expires_at));
+}
+absl::StatusOr<Uuid> SendNotification::Decode(const wire::Response& response) {
+  return DecodeId(response);
+}
+
+Encoded InviteToRoom::Encode(Builder& b) const {
+  return Enc(wire::Op::InviteToRoom,
+             wire::CreateInviteToRoom(b, W(room_id), W(inviter_id), W(invitee_id)));
+}
+absl::StatusOr<Invite> InviteToRoom::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::InviteResult>(response));
+  return Invite{U(r->notification_id()), r->already_invited()};
+}
+
+Encoded RecordMissedCall::Encode(Builder& b) const {
+  return Enc(wire::Op::RecordMissedCall,
+             wire::CreateRecordMissedCall(b, W(recipient_id), W(caller_id), W(room_id)));
+}
+absl::StatusOr<Uuid> RecordMissedCall::Decode(const wire::Response& response) {
+  return DecodeId(response);
+}
+
+Encoded MarkNotificationRead::Encode(Builder& b) const {
+  return Enc(wire::Op::MarkNotificationRead,
+             wire::CreateMarkNotificationRead(b, W(notification_id), W(recipient_id)));
+}
+absl::Status MarkNotificationRead::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded MarkAllRead::Encode(Builder& b) const {
+  return Enc(wire::Op::MarkAllRead, wire::CreateMarkAllRead(b, W(recipient_id)));
+}
+absl::StatusOr<int64_t> MarkAllRead::Decode(const wire::Response& response) {
+  return DecodeCount(response);
+}
+
+Encoded DeleteNotification::Encode(Builder& b) const {
+  return Enc(wire::Op::DeleteNotification,
+             wire::CreateDeleteNotification(b, W(notification_id), W(recipient_id)));
+}
+absl::Status DeleteNotification::Decode(const wire::Response& response) { return Done(response); }
+
+Encoded ListNotifications::Encode(Builder& b) const {
+  return Enc(wire::Op::ListNotifications,
+             wire::CreateListNotifications(b, W(recipient_id), unread_only, limit));
+}
+absl::StatusOr<std::vector<Notification>> ListNotifications::Decode(
+    const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::NotificationsResult>(response));
+  std::vector<Notification> out;
+  if (r->notifications() != nullptr) {
+    for (const auto* n : *r->notifications()) {
+      out.push_back({.id = U(n->id()),
+                     .kind = S(n->kind()),
+                     .actor_id = OptU(n->actor_id()),
+                     .room_id = OptU(n->room_id()),
+                     .title = S(n->title()),
+                     .body = S(n->body()),
+                     .payload = S(n->payload()),
+                     .created_at = n->created_at(),
+                     .read_at = Opt(n->read_at()),
+                     .expires_at = Opt(n->expires_at())});
+    }
+  }
+  return out;
+}
+
+Encoded RecordSystemEvent::Encode(Builder& b) const {
+  return Enc(wire::Op::RecordSystemEvent,
+             wire::CreateRecordSystemEvent(b, Str(b, severity), Str(b, component), Str(b, code),
+                                           Str(b, message), Str(b, details), W(user_id), W(room_id),
+                                           occurred_at));
+}
+absl::StatusOr<Uuid> RecordSystemEvent::Decode(const wire::Response& response) {
+  return DecodeId(response);
+}
 
 // ---- Reads ----
 
 Encoded UserByEmail::Encode(Builder& b) const {
-  return Enc(wire::Op::UserByEmail, wire::CreateUserByEmail(b, b.CreateString(email)));
+  return Enc(wire::Op::UserByEmail, wire::CreateUserByEmail(b, Str(b, email)));
 }
-absl::StatusOr<std::string> UserByEmail::Decode(const wire::Response& response) { return OneRow(response); }
+absl::StatusOr<std::string> UserByEmail::Decode(const wire::Response& response) {
+  return OneRow(response);
+}
+
+Encoded UserByUsername::Encode(Builder& b) const {
+  return Enc(wire::Op::UserByUsername, wire::CreateUserByUsername(b, Str(b, username)));
+}
+absl::StatusOr<std::string> UserByUsername::Decode(const wire::Response& response) {
+  return OneRow(response);
+}
 
 Encoded PresentParticipants::Encode(Builder& b) const {
-  const auto r = W(room_id);
-  return Enc(wire::Op::PresentParticipants, wire::CreatePresentParticipants(b, &r));
+  return Enc(wire::Op::PresentParticipants, wire::CreatePresentParticipants(b, W(room_id)));
 }
-absl::StatusOr<std::vector<PresentParticipant>> PresentParticipants::Decode(const wire::Response& response) {
+absl::StatusOr<std::vector<PresentParticipant>> PresentParticipants::Decode(
+    const wire::Response& response) {
   VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::ParticipantsResult>(response));
   std::vector<PresentParticipant> out;
   if (r->participants() != nullptr) {
@@ -166,16 +750,52 @@ absl::StatusOr<std::vector<PresentParticipant>> PresentParticipants::Decode(cons
   return out;
 }
 
-Encoded RoomAuditTrail::Encode(Builder& b) const {
-  const auto r = W(room_id), a = W(after.value_or(Uuid{}));
-  return Enc(wire::Op::RoomAuditTrail,
-             wire::CreateRoomAuditTrail(b, &r, limit, after ? &a : nullptr));
+Encoded UserPresentRooms::Encode(Builder& b) const {
+  return Enc(wire::Op::UserPresentRooms, wire::CreateUserPresentRooms(b, W(user_id)));
 }
-absl::StatusOr<Rows> RoomAuditTrail::Decode(const wire::Response& response) { return DecodeRows(response); }
+absl::StatusOr<Rows> UserPresentRooms::Decode(const wire::Response& response) {
+  return DecodeRows(response);
+}
+
+Encoded RoomAuditTrail::Encode(Builder& b) const {
+  return Enc(wire::Op::RoomAuditTrail, wire::CreateRoomAuditTrail(b, W(room_id), limit, W(after)));
+}
+absl::StatusOr<Rows> RoomAuditTrail::Decode(const wire::Response& response) {
+  return DecodeRows(response);
+}
+
+Encoded UserAuditTrail::Encode(Builder& b) const {
+  return Enc(wire::Op::UserAuditTrail, wire::CreateUserAuditTrail(b, W(user_id), limit, W(after)));
+}
+absl::StatusOr<Rows> UserAuditTrail::Decode(const wire::Response& response) {
+  return DecodeRows(response);
+}
+
+Encoded RoomStatistics::Encode(Builder& b) const {
+  return Enc(wire::Op::RoomStatistics, wire::CreateRoomStatistics(b, W(room_id)));
+}
+absl::StatusOr<RoomStats> RoomStatistics::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::RoomStatsResult>(response));
+  return RoomStats{r->participations(), r->present(), r->total_duration_seconds(),
+                   r->average_duration_seconds()};
+}
+
+Encoded LiveRoomsByTag::Encode(Builder& b) const {
+  return Enc(wire::Op::LiveRoomsByTag, wire::CreateLiveRoomsByTag(b, Str(b, tag), limit, W(after)));
+}
+absl::StatusOr<Rows> LiveRoomsByTag::Decode(const wire::Response& response) {
+  return DecodeRows(response);
+}
+
+Encoded FindTag::Encode(Builder& b) const {
+  return Enc(wire::Op::FindTag, wire::CreateFindTag(b, Str(b, name)));
+}
+absl::StatusOr<std::string> FindTag::Decode(const wire::Response& response) {
+  return OneRow(response);
+}
 
 Encoded IsBanned::Encode(Builder& b) const {
-  const auto r = W(room_id), u = W(user_id);
-  return Enc(wire::Op::IsBanned, wire::CreateIsBanned(b, &r, &u));
+  return Enc(wire::Op::IsBanned, wire::CreateIsBanned(b, W(room_id), W(user_id)));
 }
 absl::StatusOr<bool> IsBanned::Decode(const wire::Response& response) {
   VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::BoolResult>(response));
@@ -183,40 +803,45 @@ absl::StatusOr<bool> IsBanned::Decode(const wire::Response& response) {
 }
 
 Encoded GetRow::Encode(Builder& b) const {
-  const auto i = W(id);
-  return Enc(wire::Op::GetRow, wire::CreateGetRow(b, b.CreateString(table), &i));
+  return Enc(wire::Op::GetRow, wire::CreateGetRow(b, Str(b, table), W(id)));
 }
-absl::StatusOr<std::string> GetRow::Decode(const wire::Response& response) { return OneRow(response); }
+absl::StatusOr<std::string> GetRow::Decode(const wire::Response& response) {
+  return OneRow(response);
+}
 
 // ---- Generic writes ----
 
 Encoded InsertRow::Encode(Builder& b) const {
-  auto t = b.CreateString(table);
+  const auto t = Str(b, table);
   return Enc(wire::Op::InsertRow, wire::CreateInsertRow(b, t, EncodeFields(b, values)));
 }
 absl::StatusOr<Uuid> InsertRow::Decode(const wire::Response& response) {
-  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::IdResult>(response));
-  return U(r->id());
+  return DecodeId(response);
 }
 
 Encoded UpdateRow::Encode(Builder& b) const {
-  const auto i = W(id);
-  auto t = b.CreateString(table);
-  return Enc(wire::Op::UpdateRow, wire::CreateUpdateRow(b, t, &i, EncodeFields(b, values)));
+  const auto t = Str(b, table);
+  return Enc(wire::Op::UpdateRow, wire::CreateUpdateRow(b, t, W(id), EncodeFields(b, values)));
 }
 absl::Status UpdateRow::Decode(const wire::Response& response) { return Done(response); }
 
 Encoded DeleteRow::Encode(Builder& b) const {
-  const auto i = W(id);
-  return Enc(wire::Op::DeleteRow, wire::CreateDeleteRow(b, b.CreateString(table), &i));
+  return Enc(wire::Op::DeleteRow, wire::CreateDeleteRow(b, Str(b, table), W(id)));
 }
 absl::Status DeleteRow::Decode(const wire::Response& response) { return Done(response); }
 
 // ---- Administration ----
 
-Encoded Stats::Encode(Builder& b) const {
-  return Enc(wire::Op::Stats, wire::CreateStats(b));
+Encoded RunMaintenance::Encode(Builder& b) const {
+  return Enc(wire::Op::RunMaintenance, wire::CreateRunMaintenance(b));
 }
+absl::StatusOr<MaintenanceReport> RunMaintenance::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::MaintenanceResult>(response));
+  return MaintenanceReport{r->restrictions_lifted(), r->recordings_deleted(),
+                           r->reservations_voided(), r->subscriptions_expired()};
+}
+
+Encoded Stats::Encode(Builder& b) const { return Enc(wire::Op::Stats, wire::CreateStats(b)); }
 absl::StatusOr<ServerStats> Stats::Decode(const wire::Response& response) {
   VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::StatsResult>(response));
   ServerStats out{.commits = r->commits(),
@@ -228,8 +853,8 @@ absl::StatusOr<ServerStats> Stats::Decode(const wire::Response& response) {
                   .uptime_seconds = r->uptime_seconds(),
                   .wal_batches = r->wal_batches(),
                   .wal_syncs = r->wal_syncs(),
-                  .wal_bytes = r->wal_bytes()};
-  if (r->snapshot_age_seconds()) out.snapshot_age_seconds = *r->snapshot_age_seconds();
+                  .wal_bytes = r->wal_bytes(),
+                  .snapshot_age_seconds = Opt(r->snapshot_age_seconds())};
   if (r->tables() != nullptr) {
     for (const auto* t : *r->tables()) {
       out.tables.push_back({S(t->name()), t->rows(), t->column_bytes(), t->index_bytes()});
@@ -244,6 +869,21 @@ Encoded Checkpoint::Encode(Builder& b) const {
 absl::StatusOr<CheckpointInfo> Checkpoint::Decode(const wire::Response& response) {
   VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::CheckpointResult>(response));
   return CheckpointInfo{S(r->path()), r->lsn(), r->bytes(), r->pause_us()};
+}
+
+Encoded ListSnapshots::Encode(Builder& b) const {
+  return Enc(wire::Op::ListSnapshots, wire::CreateListSnapshots(b));
+}
+absl::StatusOr<std::vector<SnapshotEntry>> ListSnapshots::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::SnapshotsResult>(response));
+  std::vector<SnapshotEntry> out;
+  if (r->snapshots() != nullptr) {
+    for (const auto* s : *r->snapshots()) {
+      out.push_back({S(s->path()), s->lsn(), U(s->database_id()), s->schema_version(),
+                     s->created_at(), s->total_rows(), s->bytes(), S(s->error())});
+    }
+  }
+  return out;
 }
 
 }  // namespace vox::rpc

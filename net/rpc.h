@@ -52,9 +52,9 @@ template <typename T>
 using Decoded = std::conditional_t<std::is_void_v<T>, absl::Status, absl::StatusOr<T>>;
 
 // Declares what every operation struct has.
-#define VOX_RPC_OP(ResultType)              \
-  using Result = ResultType;                \
-  Encoded Encode(Builder& builder) const;   \
+#define VOX_RPC_OP(ResultType)            \
+  using Result = ResultType;              \
+  Encoded Encode(Builder& builder) const; \
   static Decoded<Result> Decode(const wire::Response& response)
 
 // ---- Results ----
@@ -182,7 +182,7 @@ struct ServerStats {
   std::vector<TableStats> tables;
   uint64_t commits = 0, durable_lsn = 0;
   std::string durability;
-  uint32_t connections = 0;  // open now
+  uint32_t connections = 0;           // open now
   uint64_t requests = 0, errors = 0;  // since the start
   double uptime_seconds = 0;
   uint64_t wal_batches = 0, wal_syncs = 0, wal_bytes = 0;
@@ -329,7 +329,7 @@ struct CreateRoom {
 struct CreateAndOpenRoom {
   Uuid owner_id;
   std::string title;
-  std::string room_code;  // empty: one is generated
+  std::string room_code;         // empty: one is generated
   int32_t max_participants = 0;  // 0: the default
   bool is_public = true;
   std::vector<std::string> tags;
@@ -369,18 +369,19 @@ struct SetHandRaised {
   bool raised = true;
   VOX_RPC_OP(void);
 };
+// The user's own state (as are SetSpeaking and SetConnectionStatus).
 struct SetScreenSharing {
   Uuid room_id, user_id;
   bool sharing = true;
   VOX_RPC_OP(void);
 };
-// A live signal (no audit row).
+// A live signal: no audit row.
 struct SetSpeaking {
   Uuid room_id, user_id;
   bool speaking = true;
   VOX_RPC_OP(void);
 };
-// A live signal (no audit row).
+// A live signal: no audit row.
 struct SetConnectionStatus {
   Uuid room_id, user_id;
   std::string status;  // a ConnectionStatus
@@ -432,9 +433,9 @@ struct DeleteRoom {
 // room; the moderator must outrank the target. Answers the action's id.
 struct TakeModerationAction {
   Uuid moderator_id, target_user_id;
-  std::string type;              // a ModerationActionType
-  std::optional<Uuid> room_id;   // required for MUTE, KICK, ROOM_BAN
-  std::string reason;            // required
+  std::string type;             // a ModerationActionType
+  std::optional<Uuid> room_id;  // required for MUTE, KICK, ROOM_BAN
+  std::string reason;           // required
   std::optional<Timestamp> expires_at;
   VOX_RPC_OP(Uuid);
 };
@@ -693,7 +694,7 @@ struct ListNotifications {
 };
 // Appends to the operational event log; answers the event's id.
 struct RecordSystemEvent {
-  std::string severity;  // a Severity; empty: INFO
+  std::string severity;                  // a Severity; empty: INFO
   std::string component, code, message;  // required
   std::string details;                   // a JSON value
   std::optional<Uuid> user_id, room_id;

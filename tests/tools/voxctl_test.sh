@@ -49,7 +49,7 @@ printf 'wrong-token-that-is-long-enough\n' > "$dir/bad_token"
 "$voxdb" --data="$dir/served" --listen=127.0.0.1:0 --token_file="$dir/tokens" \
   > "$dir/server.out" 2>/dev/null &
 server_pid=$!
-for _ in $(seq 100); do grep -q '^listening' "$dir/server.out" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "^listening" "$dir/server.out" && break; sleep 0.1; done
 server=$(sed -n 's/^listening on //p' "$dir/server.out")
 [ -n "$server" ] || fail "server did not start"
 vc() { "$voxctl" --server="$server" --token_file="$dir/token" "$@"; }
