@@ -1,5 +1,7 @@
 #include "net/server.h"
 
+#include <pthread.h>
+
 #include <arpa/inet.h>
 
 #include <asio.hpp>
@@ -412,9 +414,17 @@ absl::Status Server::Impl::Start() {
                                [this] { return RenderPrometheus(metrics_.Snapshot()); }));
   }
   Accept();
-  engine_thread_ = std::thread([this] { EngineLoop(); });
-  releaser_ = std::thread([this] { ReleaseDurable(); });
+  // Named for `top -H` and debuggers.
+  engine_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "vox-engine");
+    EngineLoop();
+  });
+  releaser_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "vox-release");
+    ReleaseDurable();
+  });
   network_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "vox-net");
     auto guard = asio::make_work_guard(io_);
     io_.run();
   });

@@ -91,7 +91,8 @@ class WalWriter {
   absl::Status status() const;
   uint64_t durable_lsn() const;
   // The last LSN acknowledged as the mode defines it: synced (kFsync) or
-  // written (kWrite). Waits up to `timeout` for it to reach `lsn`.
+  // written (kWrite). Waits up to `timeout` for it to reach `lsn`; a zero
+  // timeout never sleeps.
   uint64_t WaitAcknowledged(uint64_t lsn, std::chrono::microseconds timeout) const;
 
   // Counted on the WAL thread once per batch. `syncs` counts every
