@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "schema/str.h"
 #include "schema/voxdb_generated.h"
 
 namespace vox::rpc {
@@ -130,6 +131,38 @@ absl::StatusOr<std::string> OneRow(const wire::Response& response) {
 absl::StatusOr<Transfer> DecodeTransfer(const wire::Response& response) {
   VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::TransferResult>(response));
   return Transfer{U(r->transfer_id()), OptU(r->fee_transfer_id()), r->fee(), r->already_done()};
+}
+
+absl::StatusOr<Report> DecodeReport(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::ReportResult>(response));
+  Report out{
+      .snapshot_lsn = r->snapshot_lsn(), .rows_scanned = r->rows_scanned(), .micros = r->micros()};
+  if (r->tables() == nullptr) return out;
+  for (const wire::ReportTable* t : *r->tables()) {
+    ReportTable& table = out.tables.emplace_back();
+    table.name = S(t->name());
+    table.dimension = S(t->dimension());
+    if (t->columns() != nullptr) {
+      for (const auto* c : *t->columns()) table.columns.push_back(c->str());
+    }
+    if (t->buckets() != nullptr) table.buckets.assign(t->buckets()->begin(), t->buckets()->end());
+    if (t->rows() == nullptr) continue;
+    table.rows.reserve(t->rows()->size());
+    for (const wire::ReportRow* row : *t->rows()) {
+      ReportRow& out_row = table.rows.emplace_back();
+      out_row.bucket_start = row->bucket_start();
+      out_row.key = S(row->key());
+      if (row->values() != nullptr) {
+        out_row.values.assign(row->values()->begin(), row->values()->end());
+      }
+      if (out_row.values.size() != table.columns.size()) {
+        return absl::InternalError(StrCat("report table '", table.name, "': a row has ",
+                                          out_row.values.size(), " values for ",
+                                          table.columns.size(), " columns"));
+      }
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<WalletBalance> DecodeBalance(const wire::Response& response) {
@@ -807,6 +840,115 @@ Encoded GetRow::Encode(Builder& b) const {
 }
 absl::StatusOr<std::string> GetRow::Decode(const wire::Response& response) {
   return OneRow(response);
+}
+
+// ---- Reports ----
+
+int ReportTable::ColumnIndex(std::string_view column) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i] == column) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+const ReportRow* ReportTable::Find(Timestamp bucket_start, std::string_view key) const {
+  for (const ReportRow& r : rows) {
+    if (r.bucket_start == bucket_start && r.key == key) return &r;
+  }
+  return nullptr;
+}
+
+double ReportTable::Get(Timestamp bucket_start, std::string_view key,
+                        std::string_view column) const {
+  const int c = ColumnIndex(column);
+  VOX_DCHECK(c >= 0);
+  const ReportRow* row = Find(bucket_start, key);
+  return row == nullptr || c < 0 ? 0 : row->values[c];
+}
+
+double ReportTable::Sum(std::string_view column) const {
+  const int c = ColumnIndex(column);
+  VOX_DCHECK(c >= 0);
+  double sum = 0;
+  if (c < 0) return sum;
+  for (const ReportRow& r : rows) sum += r.values[c];
+  return sum;
+}
+
+const ReportTable* Report::Find(std::string_view name) const {
+  for (const ReportTable& t : tables) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+Encoded IdentityReport::Encode(Builder& b) const {
+  return Enc(wire::Op::IdentityReport,
+             wire::CreateIdentityReport(b, from, to, Str(b, bucket), Str(b, by), Str(b, provider),
+                                        Str(b, account_status), Str(b, role)));
+}
+absl::StatusOr<Report> IdentityReport::Decode(const wire::Response& response) {
+  return DecodeReport(response);
+}
+
+Encoded RoomReport::Encode(Builder& b) const {
+  return Enc(wire::Op::RoomReport, wire::CreateRoomReport(b, from, to, Str(b, bucket), Str(b, by),
+                                                          is_public, Str(b, tag)));
+}
+absl::StatusOr<Report> RoomReport::Decode(const wire::Response& response) {
+  return DecodeReport(response);
+}
+
+Encoded CallReport::Encode(Builder& b) const {
+  return Enc(wire::Op::CallReport, wire::CreateCallReport(b, from, to, Str(b, bucket), Str(b, by),
+                                                          Str(b, transport), Str(b, region)));
+}
+absl::StatusOr<Report> CallReport::Decode(const wire::Response& response) {
+  return DecodeReport(response);
+}
+
+Encoded EngagementReport::Encode(Builder& b) const {
+  return Enc(wire::Op::EngagementReport,
+             wire::CreateEngagementReport(b, from, to, Str(b, bucket), Str(b, by), is_public,
+                                          Str(b, tag)));
+}
+absl::StatusOr<Report> EngagementReport::Decode(const wire::Response& response) {
+  return DecodeReport(response);
+}
+
+Encoded ModerationReport::Encode(Builder& b) const {
+  return Enc(wire::Op::ModerationReport,
+             wire::CreateModerationReport(b, from, to, Str(b, bucket), Str(b, by), Str(b, type),
+                                          W(moderator_id), top_n));
+}
+absl::StatusOr<Report> ModerationReport::Decode(const wire::Response& response) {
+  return DecodeReport(response);
+}
+
+Encoded EconomyReport::Encode(Builder& b) const {
+  return Enc(wire::Op::EconomyReport,
+             wire::CreateEconomyReport(b, from, to, Str(b, bucket), Str(b, by), Str(b, type),
+                                       Str(b, currency), top_n));
+}
+absl::StatusOr<Report> EconomyReport::Decode(const wire::Response& response) {
+  return DecodeReport(response);
+}
+
+Encoded SystemEventReport::Encode(Builder& b) const {
+  return Enc(
+      wire::Op::SystemEventReport,
+      wire::CreateSystemEventReport(b, from, to, Str(b, bucket), Str(b, by), Str(b, min_severity),
+                                    Str(b, component), burst_threshold));
+}
+absl::StatusOr<Report> SystemEventReport::Decode(const wire::Response& response) {
+  return DecodeReport(response);
+}
+
+Encoded AuditCount::Encode(Builder& b) const {
+  return Enc(wire::Op::AuditCount, wire::CreateAuditCount(b, from, to, Str(b, action)));
+}
+absl::StatusOr<int64_t> AuditCount::Decode(const wire::Response& response) {
+  return DecodeCount(response);
 }
 
 // ---- Generic writes ----

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -201,6 +202,43 @@ struct SnapshotEntry {
   Timestamp created_at = 0;
   uint64_t total_rows = 0, bytes = 0;
   std::string error;  // set when the file's header could not be read
+};
+
+// A report's table of time series (docs/reports.md): rows keyed by (bucket
+// start, dimension value), one number per named column. Rows exist only
+// where something was counted (`buckets` lists every bucket of the range:
+// fill gaps with 0); they are sorted by bucket then key, a top-N table (one
+// row per key at the range's first bucket) in rank order.
+struct ReportRow {
+  Timestamp bucket_start = 0;
+  std::string key;             // the dimension's value; "" without one; "(none)": no value
+  std::vector<double> values;  // one per column; integers exact up to 2^53
+};
+struct ReportTable {
+  std::string name;                  // which table of the report, e.g. "calls"
+  std::string dimension;             // what `key` is, e.g. "provider"; "" for none
+  std::vector<std::string> columns;  // the names of each row's values, in order
+  std::vector<Timestamp> buckets;    // every bucket start of the range
+  std::vector<ReportRow> rows;
+
+  // -1 when there is no such column.
+  int ColumnIndex(std::string_view column) const;
+  // The row of (bucket, key), or null.
+  const ReportRow* Find(Timestamp bucket_start, std::string_view key) const;
+  // The cell, or 0 when the row is absent. REQUIRES: the column exists.
+  double Get(Timestamp bucket_start, std::string_view key, std::string_view column) const;
+  // The column summed over every row (meaningful for counts and sums).
+  // REQUIRES: the column exists.
+  double Sum(std::string_view column) const;
+};
+struct Report {
+  std::vector<ReportTable> tables;  // named; see each report for which
+  uint64_t snapshot_lsn = 0;        // the report saw every transaction up to here
+  uint64_t rows_scanned = 0;        // 0: not measured
+  double micros = 0;                // computing time on the server's report thread
+
+  // The table named `name`, or null.
+  const ReportTable* Find(std::string_view name) const;
 };
 
 // ---- Arguments ----
@@ -763,6 +801,94 @@ struct GetRow {
   std::string table;
   Uuid id;
   VOX_RPC_OP(std::string);
+};
+
+// ---- Reports (docs/reports.md) ----
+// Reads (any role), computed on a snapshot off the engine thread; not in a
+// batch. Each covers [from, to) (from < to) cut into `bucket`s ("hour",
+// "day" or "week") and groups rows by the dimension `by` names (empty: no
+// dimension). Filters left empty (nullopt) are not applied; enum filters
+// take value names. A bad argument is INVALID_ARGUMENT; more than
+// ServerOptions::max_reports at once RESOURCE_EXHAUSTED.
+
+// Table "identity": sign-ups, logins, logouts, providers linked, status and
+// role changes.
+struct IdentityReport {
+  Timestamp from = 0, to = 0;
+  std::string bucket = "day";
+  std::string by;              // provider, account_status, role
+  std::string provider;        // an AuthProviderType
+  std::string account_status;  // an AccountStatus (the user's now)
+  std::string role;            // a UserRole (the user's now)
+  VOX_RPC_OP(Report);
+};
+// Table "rooms": rooms created, started, ended, cancelled; durations, peaks
+// and joins of the rooms that ended.
+struct RoomReport {
+  Timestamp from = 0, to = 0;
+  std::string bucket = "day";
+  std::string by;                 // room_type, tag
+  std::optional<bool> is_public;  // only public (true) or private (false) rooms
+  std::string tag;                // only rooms with this tag
+  VOX_RPC_OP(Report);
+};
+// Tables "calls" (attempts, outcomes, connect time, telemetry percentiles)
+// and "failure_reasons".
+struct CallReport {
+  Timestamp from = 0, to = 0;
+  std::string bucket = "day";
+  std::string by;         // transport, region, room_type
+  std::string transport;  // a CallTransport
+  std::string region;
+  VOX_RPC_OP(Report);
+};
+// Table "engagement": joins, leaves, kicks, time in room, mutes, hand
+// raises, screen shares.
+struct EngagementReport {
+  Timestamp from = 0, to = 0;
+  std::string bucket = "day";
+  std::string by;  // room_type, tag
+  std::optional<bool> is_public;
+  std::string tag;
+  VOX_RPC_OP(Report);
+};
+// Tables "actions" and "moderators" (the top_n moderators).
+struct ModerationReport {
+  Timestamp from = 0, to = 0;
+  std::string bucket = "day";
+  std::string by;                    // action_type, moderator
+  std::string type;                  // a ModerationActionType
+  std::optional<Uuid> moderator_id;  // only this moderator's actions
+  uint32_t top_n = 10;               // 1..1000
+  VOX_RPC_OP(Report);
+};
+// Tables "volume", "top_spenders" (the top_n users) and "ledger" (the
+// ledger audit, one row).
+struct EconomyReport {
+  Timestamp from = 0, to = 0;
+  std::string bucket = "day";
+  std::string by;        // transfer_type, status
+  std::string type;      // a TransferType
+  std::string currency;  // empty: COIN
+  uint32_t top_n = 10;   // 1..1000
+  VOX_RPC_OP(Report);
+};
+// Tables "events" and "bursts" (buckets with more ERROR+CRITICAL events
+// than burst_threshold).
+struct SystemEventReport {
+  Timestamp from = 0, to = 0;
+  std::string bucket = "day";
+  std::string by;            // severity, component
+  std::string min_severity;  // a Severity: only events at least this severe
+  std::string component;
+  int64_t burst_threshold = 10;
+  VOX_RPC_OP(Report);
+};
+// How many audit rows with `action` (empty: any) have from <= timestamp < to.
+struct AuditCount {
+  Timestamp from = 0, to = 0;
+  std::string action;  // an AuditAction
+  VOX_RPC_OP(int64_t);
 };
 
 // ---- Generic writes (admin): the table's deletion policy and invariants

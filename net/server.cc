@@ -165,6 +165,9 @@ class Server::Impl {
   // Releases a response to the request `op` read at `read_at`. Any thread.
   void Send(const std::shared_ptr<Connection>& conn, std::vector<uint8_t> frame, uint8_t op,
             SteadyTime read_at);
+  // Sends `frame` once the WAL is durable up to `lsn` (at once for 0). Any thread.
+  void Release(const std::shared_ptr<Connection>& conn, std::vector<uint8_t> frame, uint64_t lsn,
+               uint64_t id, uint8_t op, SteadyTime read_at);
   absl::StatusOr<Role> Authenticate(std::string_view token, bool loopback) const;
 
   const ServerOptions options_;
@@ -173,6 +176,7 @@ class Server::Impl {
   tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   int connections_ = 0;
+  int unsent_frames_ = 0;  // in open connections' outboxes (network thread)
   std::vector<std::pair<std::string, Role>> tokens_;
   ServerMetrics metrics_;
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;  // null when off
@@ -183,10 +187,30 @@ class Server::Impl {
     std::vector<uint8_t> request;
     SteadyTime read_at;
   };
+  // A report prepared by the engine thread, waiting for a report thread.
+  struct ReportTask {
+    std::shared_ptr<Connection> conn;
+    std::function<std::vector<uint8_t>()> run;  // builds the response frame
+    uint64_t lsn;                               // release once durable up to here
+    uint64_t id;
+    uint8_t op;
+    SteadyTime read_at;
+  };
   void EngineLoop();
   void ReleaseDurable();
+  // Network thread: stops it once every answer is written, or at `deadline`.
+  void StopWhenSent(SteadyTime deadline);
+  // Engine thread: queues a report, or refuses it past max_reports.
+  void QueueReport(ReportTask task);
+  void ReportLoop();
 
   std::thread network_, engine_thread_, releaser_;
+  std::vector<std::thread> report_threads_;
+  std::mutex reports_mu_;
+  std::condition_variable reports_cv_;
+  std::deque<ReportTask> reports_;  // guarded by reports_mu_
+  int reports_in_flight_ = 0;       // queued or running; guarded by reports_mu_
+  bool reports_stopping_ = false;   // guarded by reports_mu_
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Task> tasks_;
@@ -225,7 +249,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
   void Write(std::vector<uint8_t> frame) {
+    if (closed_) return;  // nowhere to send it
     outbox_.push_back(std::move(frame));
+    ++server_.unsent_frames_;
     if (outbox_.size() == 1) WriteNext();
   }
   void CloseAfterWrites() {
@@ -340,6 +366,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         self->server_.metrics_.BytesSent(n);
                         if (ec) return self->Close();
                         self->outbox_.pop_front();
+                        if (!self->closed_) --self->server_.unsent_frames_;
                         if (!self->outbox_.empty()) {
                           self->WriteNext();
                         } else if (self->closing_) {
@@ -350,6 +377,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Close() {
     if (closed_) return;
     closed_ = true;
+    server_.unsent_frames_ -= static_cast<int>(outbox_.size());  // never to be sent
     asio::error_code ec;
     idle_.cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ec);
@@ -387,6 +415,9 @@ absl::StatusOr<Role> Server::Impl::Authenticate(std::string_view token, bool loo
 }
 
 absl::Status Server::Impl::Start() {
+  if (options_.report_threads < 1 || options_.max_reports < 1) {
+    return absl::InvalidArgumentError("report_threads and max_reports must be at least 1");
+  }
   if (!options_.token_file.empty()) {
     VOX_ASSIGN_OR_RETURN(tokens_, LoadTokens(options_.token_file));
   }
@@ -423,6 +454,12 @@ absl::Status Server::Impl::Start() {
     pthread_setname_np(pthread_self(), "vox-release");
     ReleaseDurable();
   });
+  for (int i = 0; i < options_.report_threads; ++i) {
+    report_threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "vox-report");
+      ReportLoop();
+    });
+  }
   network_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "vox-net");
     auto guard = asio::make_work_guard(io_);
@@ -466,6 +503,65 @@ void Server::Impl::Send(const std::shared_ptr<Connection>& conn, std::vector<uin
   asio::post(io_, [conn, frame = std::move(frame)]() mutable { conn->Send(std::move(frame)); });
 }
 
+void Server::Impl::Release(const std::shared_ptr<Connection>& conn, std::vector<uint8_t> frame,
+                           uint64_t lsn, uint64_t id, uint8_t op, SteadyTime read_at) {
+  if (lsn == 0 || engine_.wal == nullptr ||
+      engine_.wal->WaitAcknowledged(lsn, std::chrono::microseconds(0)) >= lsn) {
+    Send(conn, std::move(frame), op, read_at);
+  } else {
+    gate_.Add({lsn, conn, std::move(frame), id, op, read_at});
+    release_cv_.notify_one();
+  }
+}
+
+void Server::Impl::QueueReport(ReportTask task) {
+  {
+    std::lock_guard<std::mutex> lock(reports_mu_);
+    if (reports_in_flight_ < options_.max_reports) {
+      ++reports_in_flight_;
+      reports_.push_back(std::move(task));
+      reports_cv_.notify_one();
+      return;
+    }
+  }
+  task.run = nullptr;  // releases its snapshot
+  Send(task.conn,
+       net::ErrorFrame(task.id, absl::ResourceExhaustedError(
+                                    StrCat("too many reports running (", options_.max_reports,
+                                           " queued or running); try again later"))),
+       task.op, task.read_at);
+}
+
+// Computes queued reports, one at a time per thread. Once the server stops,
+// what is still queued is answered UNAVAILABLE without running.
+void Server::Impl::ReportLoop() {
+  while (true) {
+    ReportTask task;
+    bool stopping = false;
+    {
+      std::unique_lock<std::mutex> lock(reports_mu_);
+      reports_cv_.wait(lock, [&] { return reports_stopping_ || !reports_.empty(); });
+      if (reports_.empty()) return;  // stopping, nothing left
+      task = std::move(reports_.front());
+      reports_.pop_front();
+      stopping = reports_stopping_;
+    }
+    if (!stopping) {
+      std::vector<uint8_t> frame = task.run();
+      task.run = nullptr;  // releases the snapshot before the answer waits
+      Release(task.conn, std::move(frame), task.lsn, task.id, task.op, task.read_at);
+    } else {
+      task.run = nullptr;
+      Send(task.conn,
+           net::ErrorFrame(
+               task.id, absl::UnavailableError("the server is stopping: the report did not run")),
+           task.op, task.read_at);
+    }
+    std::lock_guard<std::mutex> lock(reports_mu_);
+    --reports_in_flight_;
+  }
+}
+
 void Server::Impl::EngineLoop() {
   while (true) {
     Task task;
@@ -504,12 +600,10 @@ void Server::Impl::EngineLoop() {
     last_now_ = std::max(last_now_ + 1, WallClockMicros());
     net::Dispatched d = net::Dispatch(engine_, *req, task.conn->role(), last_now_);
     const auto op = static_cast<uint8_t>(req->op_type());
-    if (d.needs_lsn == 0 || engine_.wal == nullptr ||
-        engine_.wal->WaitAcknowledged(d.needs_lsn, std::chrono::microseconds(0)) >= d.needs_lsn) {
-      Send(task.conn, std::move(d.frame), op, task.read_at);
+    if (d.deferred) {
+      QueueReport({task.conn, std::move(d.deferred), d.needs_lsn, req->id(), op, task.read_at});
     } else {
-      gate_.Add({d.needs_lsn, task.conn, std::move(d.frame), req->id(), op, task.read_at});
-      release_cv_.notify_one();
+      Release(task.conn, std::move(d.frame), d.needs_lsn, req->id(), op, task.read_at);
     }
   }
 }
@@ -547,6 +641,12 @@ void Server::Impl::Stop() {
   });
   cv_.notify_all();
   if (engine_thread_.joinable()) engine_thread_.join();  // finishes queued requests
+  {
+    std::lock_guard<std::mutex> lock(reports_mu_);
+    reports_stopping_ = true;
+  }
+  reports_cv_.notify_all();
+  for (std::thread& t : report_threads_) t.join();  // running reports finish
   if (engine_.wal) (void)engine_.wal->Sync();
   {
     std::lock_guard<std::mutex> lock(release_mu_);
@@ -555,9 +655,20 @@ void Server::Impl::Stop() {
   release_cv_.notify_all();
   if (releaser_.joinable()) releaser_.join();
   for (auto& p : gate_.Take(UINT64_MAX, false)) Send(p.conn, std::move(p.frame), p.op, p.read_at);
-  // Let the last responses go out, then stop the network thread.
-  asio::post(io_, [this] { io_.stop(); });
+  // Let the last responses go out (at most 2 s more), then stop the network
+  // thread.
+  asio::post(io_,
+             [this] { StopWhenSent(std::chrono::steady_clock::now() + std::chrono::seconds(2)); });
   if (network_.joinable()) network_.join();
+}
+
+void Server::Impl::StopWhenSent(SteadyTime deadline) {
+  if (unsent_frames_ <= 0 || std::chrono::steady_clock::now() >= deadline) {
+    io_.stop();
+    return;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(2));
+  timer->async_wait([this, timer, deadline](const asio::error_code&) { StopWhenSent(deadline); });
 }
 
 void Server::Impl::Wait(bool handle_signals) {

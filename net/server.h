@@ -3,10 +3,11 @@
 //
 // Threads: one network thread runs the Asio io_context (accepts, reads and
 // verifies frames, writes responses); one engine thread executes requests
-// one at a time as transactions; the WAL thread makes them durable. They
-// meet through queues, never through locks on data. A response is released
-// only once everything it could have seen is durable (unless the request
-// asks to read unsynced data).
+// one at a time as transactions; report threads compute reports on the
+// snapshots the engine thread pinned for them (docs/reports.md); the WAL
+// thread makes writes durable. They meet through queues, never through
+// locks on data. A response is released only once everything it could have
+// seen is durable (unless the request asks to read unsynced data).
 #ifndef VOXDB_NET_SERVER_H_
 #define VOXDB_NET_SERVER_H_
 
@@ -38,6 +39,11 @@ struct ServerOptions {
   // docs/observability.md); empty: off. Port 0: an ephemeral port (see
   // Server::metrics_port).
   std::string metrics_listen;
+  // Threads computing reports off the engine thread (at least 1).
+  int report_threads = 1;
+  // Reports queued or running at once (at least 1); past that a report is
+  // refused with RESOURCE_EXHAUSTED.
+  int max_reports = 64;
 };
 
 class ServerMetrics;
@@ -72,7 +78,8 @@ class Server {
   uint16_t metrics_port() const;
   // Requests, connections, WAL, checkpoints, tables (net/metrics.h).
   const ServerMetrics& metrics() const;
-  // Stops accepting, answers what is in flight, stops the threads.
+  // Stops accepting, answers what is in flight (reports already running
+  // finish; queued ones are answered UNAVAILABLE), stops the threads.
   void Stop();
   // Blocks until Stop() (or a SIGTERM/SIGINT when `handle_signals`).
   void Wait(bool handle_signals);

@@ -209,8 +209,39 @@ int RemoteSession::Call(const std::string& op_name, const std::vector<std::strin
                  Message(s).c_str());
     return kExitRefused;
   }
-  const std::string out = voxctl::Render(voxctl::ResultDoc(reply->response()), options_.format);
+  const wire::Response& response = reply->response();
+  if (const wire::ReportResult* report = response.result_as_ReportResult()) {
+    return PrintReport(*report, args);
+  }
+  const std::string out = voxctl::Render(voxctl::ResultDoc(response), options_.format);
   std::fputs(out.c_str(), stdout);
+  if (!options_.chart.path.empty()) {
+    return Usage(StrCat("--chart: ", op->name, " answered with ",
+                        wire::EnumNameResult(response.result_type()),
+                        ", not a report; no chart written"));
+  }
+  return kExitOk;
+}
+
+int RemoteSession::PrintReport(const wire::ReportResult& report,
+                               const std::vector<std::string>& args) {
+  // The request's `bucket=` names the bucket width, which a report of one
+  // bucket cannot show.
+  std::string bucket;
+  for (const std::string& a : args) {
+    if (a.starts_with("bucket=")) bucket = a.substr(7);
+  }
+  std::fputs(voxctl::RenderReport(report, options_.format, bucket).c_str(), stdout);
+  const voxctl::ChartOptions& chart = options_.chart;
+  if (chart.path.empty()) return kExitOk;
+  absl::StatusOr<svg::Chart> drawn = voxctl::ReportChart(report, chart, bucket);
+  if (!drawn.ok()) return Usage(StrCat("--chart: ", Message(drawn.status())));
+  if (absl::Status s = voxctl::WriteFileAtomically(chart.path, svg::RenderSvg(*drawn)); !s.ok()) {
+    return Usage(StrCat("--chart: ", Message(s)));
+  }
+  // Beside json or csv on stdout, the path goes to stderr.
+  std::fprintf(options_.format == voxctl::Format::kTable ? stdout : stderr, "chart: %s\n",
+               chart.path.c_str());
   return kExitOk;
 }
 
@@ -237,7 +268,7 @@ std::vector<std::string> CommandWords() {
 std::string RemoteCommandsHelp() {
   std::string out =
       "Against a running server ([--server=HOST:PORT] [--token_file=PATH] "
-      "[--format=table|json|csv]):\n"
+      "[--format=table|json|csv] [--chart=FILE.svg]):\n"
       "  call OP FIELD=VALUE ...     run any operation (names: JoinRoom or join_room)\n"
       "  ops                         every operation with its fields\n"
       "  help OP                     one operation's fields, types and defaults\n"

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "tools/voxctl_output.h"
+#include "tools/voxctl_report.h"
 
 namespace vox {
 
@@ -32,6 +33,9 @@ struct RemoteOptions {
   std::string token;                      // never printed
   std::chrono::milliseconds timeout{10000};
   voxctl::Format format = voxctl::Format::kTable;
+  // With a path, a report's answer is also drawn there as an SVG chart
+  // (tools/voxctl_report.h); any other answer is then a usage error.
+  voxctl::ChartOptions chart;
 };
 
 // One connection (made on first use, remade after a loss) that runs
@@ -54,6 +58,8 @@ class RemoteSession {
 
  private:
   int Call(const std::string& op_name, const std::vector<std::string>& args);
+  // Prints a report's answer and draws its chart when asked.
+  int PrintReport(const wire::ReportResult& report, const std::vector<std::string>& args);
 
   RemoteOptions options_;
   std::unique_ptr<Client> client_;

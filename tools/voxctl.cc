@@ -13,6 +13,7 @@
 //
 // Against a running server (tools/remote_commands.h, docs/voxctl.md):
 //   voxctl call OP FIELD=VALUE ...             any protocol operation; shortcuts too
+//   voxctl call ...Report ... --chart=F.svg    a report, also drawn as an SVG chart
 //   voxctl ops | help OP                       the operations and their fields
 //   voxctl shell                               the same, one line at a time
 #include <sys/resource.h>
@@ -64,6 +65,12 @@ ABSL_FLAG(std::string, token, "",
 ABSL_FLAG(std::string, token_file, "", "call, shell: a file whose first line is the token");
 ABSL_FLAG(int64_t, timeout_ms, 10000, "call, shell: connect and per-request timeout");
 ABSL_FLAG(std::string, format, "table", "call, shell: how results print: table, json or csv");
+ABSL_FLAG(std::string, chart, "",
+          "call: draw a report's time series as an SVG chart into this file");
+ABSL_FLAG(std::string, chart_column, "", "--chart: the value column to draw (default: the first)");
+ABSL_FLAG(std::string, chart_table, "", "--chart: the report table to draw (default: the first)");
+ABSL_FLAG(std::string, chart_type, "",
+          "--chart: line or bar (default: line above 12 buckets, else bar)");
 
 namespace vox {
 namespace {
@@ -639,7 +646,9 @@ constexpr char kUsage[] =
     "  help OP                        one operation's fields, types and defaults\n"
     "  shell                          run commands line by line (history, Tab completion)\n"
     "  flags: --server=HOST:PORT (127.0.0.1:7070) --token_file=PATH | --token=T\n"
-    "         --timeout_ms=10000 --format=table|json|csv (--json = --format=json)\n\n"
+    "         --timeout_ms=10000 --format=table|json|csv (--json = --format=json)\n"
+    "  reports: --chart=FILE.svg [--chart_column=NAME] [--chart_table=NAME]\n"
+    "           [--chart_type=line|bar]   draw a report's time series as an SVG chart\n\n"
     "Exit codes: 0 success; 1 the server refused (its code and message are printed);\n"
     "2 usage error (bad command, flag, field or value: nothing was sent);\n"
     "3 cannot connect or the connection was lost. docs/voxctl.md has the details.\n";
@@ -691,6 +700,19 @@ absl::StatusOr<RemoteOptions> RemoteOptionsFromFlags() {
   std::optional<voxctl::Format> f = voxctl::ParseFormat(format);
   if (!f) return absl::InvalidArgumentError("--format must be table, json or csv");
   options.format = absl::GetFlag(FLAGS_json) ? voxctl::Format::kJson : *f;
+  options.chart = {.path = absl::GetFlag(FLAGS_chart),
+                   .table = absl::GetFlag(FLAGS_chart_table),
+                   .column = absl::GetFlag(FLAGS_chart_column),
+                   .type = absl::GetFlag(FLAGS_chart_type)};
+  const voxctl::ChartOptions& chart = options.chart;
+  if (chart.path.empty() &&
+      (!chart.table.empty() || !chart.column.empty() || !chart.type.empty())) {
+    return absl::InvalidArgumentError(
+        "--chart_table, --chart_column and --chart_type need --chart");
+  }
+  if (!chart.type.empty() && chart.type != "line" && chart.type != "bar") {
+    return absl::InvalidArgumentError("--chart_type must be line or bar");
+  }
   const int64_t timeout = absl::GetFlag(FLAGS_timeout_ms);
   if (timeout <= 0) return absl::InvalidArgumentError("--timeout_ms must be positive");
   options.timeout = std::chrono::milliseconds(timeout);

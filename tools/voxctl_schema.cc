@@ -399,7 +399,8 @@ bool IsTimestampField(const reflection::Field& field) {
   if (field.type()->base_type() != BaseType::Long) return false;
   const std::string_view n = field.name()->string_view();
   return (n.size() > 3 && n.substr(n.size() - 3) == "_at") || n == "until" ||
-         n == "scheduled_start" || n == "scheduled_end" || n == "effective_from";
+         n == "scheduled_start" || n == "scheduled_end" || n == "effective_from" ||
+         n == "from" || n == "to";  // report and search ranges
 }
 
 std::string NormalizeName(std::string_view name) {

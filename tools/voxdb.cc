@@ -41,6 +41,10 @@ ABSL_FLAG(std::string, metrics_listen, "",
           "address:port of the Prometheus endpoint (HTTP GET /metrics, docs/observability.md), "
           "e.g. 127.0.0.1:9100; port 0: any free; empty: off. Serves no authentication: keep it "
           "on loopback or a private network");
+ABSL_FLAG(int, report_threads, 1,
+          "threads computing reports (IdentityReport, ..., docs/reports.md) on snapshots, off the "
+          "engine thread; writes go on while they run. At most 64 reports are queued or running "
+          "at once; more are refused with RESOURCE_EXHAUSTED");
 ABSL_FLAG(double, maintenance_interval_s, 10,
           "run time-based work (expired mutes, bans, recordings, reservations) this often");
 
@@ -66,7 +70,12 @@ int Main() {
                         .max_inflight_per_connection = absl::GetFlag(FLAGS_max_inflight),
                         .idle_timeout_seconds = absl::GetFlag(FLAGS_idle_timeout_s),
                         .token_file = absl::GetFlag(FLAGS_token_file),
-                        .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)};
+                        .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
+                        .report_threads = absl::GetFlag(FLAGS_report_threads)};
+  if (options.report_threads < 1) {
+    Log("--report_threads must be at least 1");
+    return 2;
+  }
   auto durability = ParseDurability(absl::GetFlag(FLAGS_durability));
   if (!durability.ok()) {
     Log(std::string(ToStd(durability.status().message())));

@@ -41,7 +41,7 @@ bool IsRead(Op op) {
     case Op::ListSnapshots:
       return true;
     default:
-      return false;
+      return IsReport(op);
   }
 }
 
@@ -119,6 +119,9 @@ absl::Status CheckBatch(const wire::Batch& batch, Role role) {
       default:
         break;
     }
+    if (IsReport(op)) {
+      return InBatch(i, op, absl::InvalidArgumentError("reports cannot run in a batch"));
+    }
     if (absl::Status s = CheckRole(op, role); !s.ok()) return InBatch(i, op, s);
   }
   return absl::OkStatus();
@@ -168,6 +171,25 @@ Outcome ExecuteBatch(Call& c, const wire::Batch& batch) {
   return c.Result(wire::Result::BatchResult, wire::CreateBatchResult(c.fbb, vec));
 }
 
+// A report: checked and pinned here, computed by the deferred task on a
+// report thread. Its answer is released once everything the pin saw is
+// durable, like any read's.
+Dispatched DispatchReport(EngineParts& engine, const wire::Request& request) {
+  const uint64_t id = request.id();
+  const uint64_t pinned_lsn = engine.sink == nullptr ? 0 : engine.sink->last_lsn();
+  const uint64_t lsn = request.read_unsynced() ? 0 : pinned_lsn;
+  absl::StatusOr<ReportJob> job =
+      PrepareReport(*engine.db, request.op_type(), request.op(), pinned_lsn);
+  if (!job.ok()) return {ErrorFrame(id, job.status()), lsn};
+  return {{}, lsn, [id, job = *std::move(job)]() -> std::vector<uint8_t> {
+            fb::FlatBufferBuilder fbb(4096);
+            const Outcome r = job(fbb);
+            if (!r.ok()) return ErrorFrame(id, r.status());
+            fbb.FinishSizePrefixed(OkResponse(fbb, id, *r));
+            return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+          }};
+}
+
 }  // namespace
 
 Outcome Call::Rows(TableId table, std::span<const RowId> rows, std::optional<Uuid> next) {
@@ -213,6 +235,7 @@ Dispatched Dispatch(EngineParts& engine, const wire::Request& request, Role role
   if (write && engine.sink != nullptr && !engine.sink->status().ok()) {
     return {ErrorFrame(id, engine.sink->status()), 0};  // fail-stop: no more writes
   }
+  if (batch == nullptr && IsReport(op)) return DispatchReport(engine, request);
   fb::FlatBufferBuilder fbb(512);
   Call call{engine, *engine.db, OpContext{.now = now}, fbb};
   const Outcome r =

@@ -9,6 +9,7 @@
 #ifndef VOXDB_NET_INTERNAL_DISPATCH_UTIL_H_
 #define VOXDB_NET_INTERNAL_DISPATCH_UTIL_H_
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -180,6 +181,20 @@ std::optional<Outcome> ExecuteLedger(Call& c, wire::Op type, const void* op);
 std::optional<Outcome> ExecuteNotifications(Call& c, wire::Op type, const void* op);
 std::optional<Outcome> ExecuteReads(Call& c, wire::Op type, const void* op);
 std::optional<Outcome> ExecuteAdmin(Call& c, wire::Op type, const void* op);
+
+// ---- Reports (dispatch_reports.cc) ---------------------------------------------------
+// A report is prepared on the engine thread and computed elsewhere.
+
+// A prepared report: it owns the snapshot pinned for it and builds its
+// result (a ReportResult; AuditCount: a CountResult) into `fbb`. Run it on
+// any thread, once.
+using ReportJob = std::function<Outcome(fb::FlatBufferBuilder& fbb)>;
+// Engine thread: reads and checks `op`'s arguments (INVALID_ARGUMENT; no
+// table is read) and pins the tables its report reads. `snapshot_lsn` is the
+// last LSN committed when pinning, reported as the result's snapshot_lsn.
+// REQUIRES: IsReport(type).
+absl::StatusOr<ReportJob> PrepareReport(const Database& db, wire::Op type, const void* op,
+                                        uint64_t snapshot_lsn);
 
 // The union member `op` as its table.
 template <typename T>

@@ -86,7 +86,11 @@ const std::vector<ClientOp>& ClientOps() {
       // Generic writes and administration.
       VOX_CLIENT_OP(InsertRow), VOX_CLIENT_OP(UpdateRow), VOX_CLIENT_OP(DeleteRow),
       VOX_CLIENT_OP(RunMaintenance), VOX_CLIENT_OP(Stats), VOX_CLIENT_OP(Checkpoint),
-      VOX_CLIENT_OP(ListSnapshots)};
+      VOX_CLIENT_OP(ListSnapshots),
+      // Reports (tests/integration/reports_test.cc tests them in depth).
+      VOX_CLIENT_OP(IdentityReport), VOX_CLIENT_OP(RoomReport), VOX_CLIENT_OP(CallReport),
+      VOX_CLIENT_OP(EngagementReport), VOX_CLIENT_OP(ModerationReport),
+      VOX_CLIENT_OP(EconomyReport), VOX_CLIENT_OP(SystemEventReport), VOX_CLIENT_OP(AuditCount)};
   return ops;
 }
 #undef VOX_CLIENT_OP
@@ -997,6 +1001,24 @@ TEST_F(OpsTest, RolesLimitWhatATokenMayRun) {
   Ok(rpc::UpdateRow{"users", user, {rpc::Field::Text("display_name", "Tokyo")}}, admin.get());
   EXPECT_TRUE(
       Has(Ok(rpc::GetRow{"users", user}, reader.get()), Col("display_name", Quoted("Tokyo"))));
+}
+
+// ---- Reports (in depth: reports_test.cc) ----
+
+TEST_F(OpsTest, ReportsRun) {
+  const Timestamp from = Now() - 3600 * kSecond, to = Now() + 3600 * kSecond;
+  const rpc::Report identity = Ok(rpc::IdentityReport{.from = from, .to = to, .bucket = "day"});
+  ASSERT_NE(identity.Find("identity"), nullptr);
+  EXPECT_EQ(identity.Find("identity")->Sum("signups"), 3);  // the fixture's users
+  const rpc::Report rooms = Ok(rpc::RoomReport{.from = from, .to = to});
+  ASSERT_NE(rooms.Find("rooms"), nullptr);
+  EXPECT_EQ(rooms.Find("rooms")->Sum("created"), 1);
+  Ok(rpc::CallReport{.from = from, .to = to});
+  Ok(rpc::EngagementReport{.from = from, .to = to});
+  Ok(rpc::ModerationReport{.from = from, .to = to});
+  Ok(rpc::EconomyReport{.from = from, .to = to});
+  Ok(rpc::SystemEventReport{.from = from, .to = to});
+  EXPECT_GE(Ok(rpc::AuditCount{.from = from, .to = to, .action = "USER_REGISTERED"}), 3);
 }
 
 // ---- Batches ----

@@ -82,11 +82,11 @@ class DispatchTest : public ::testing::Test {
                           .durability = Durability::kNone};
   }
 
-  // Builds a Request around the op `build` makes, verifies it as the server
-  // does, dispatches it as `role`, and verifies the Response.
+  // Builds a Request around the op `build` makes into `b`, verifies it as
+  // the server does, and dispatches it as `role`.
   template <OpBuilder F>
-  Reply Send(Op type, F&& build, Role role = Role::kApp, bool read_unsynced = false) {
-    fb::FlatBufferBuilder b;
+  Dispatched DispatchOp(fb::FlatBufferBuilder& b, Op type, F&& build, Role role,
+                        bool read_unsynced = false) {
     auto op = build(b).Union();
     const uint64_t id = ++next_id_;
     wire::RequestBuilder rb(b);
@@ -98,7 +98,21 @@ class DispatchTest : public ::testing::Test {
     fb::Verifier v(b.GetBufferPointer(), b.GetSize());
     EXPECT_TRUE(wire::VerifySizePrefixedRequestBuffer(v));
     const auto* request = fb::GetSizePrefixedRoot<wire::Request>(b.GetBufferPointer());
-    Dispatched d = Dispatch(engine_, *request, role, now_);
+    return Dispatch(engine_, *request, role, now_);
+  }
+
+  // Dispatches as DispatchOp does, runs a report's deferred task, and
+  // verifies the Response.
+  template <OpBuilder F>
+  Reply Send(Op type, F&& build, Role role = Role::kApp, bool read_unsynced = false) {
+    fb::FlatBufferBuilder b;
+    Dispatched d = DispatchOp(b, type, build, role, read_unsynced);
+    const uint64_t id = next_id_;
+    if (d.deferred) {
+      // A report: the server runs this on a report thread.
+      EXPECT_TRUE(d.frame.empty());
+      d.frame = d.deferred();
+    }
     Reply reply{std::move(d.frame), d.needs_lsn};
     fb::Verifier rv(reply.frame.data(), reply.frame.size());
     EXPECT_TRUE(rv.VerifySizePrefixedBuffer<wire::Response>(nullptr));
@@ -1400,6 +1414,92 @@ TEST_F(DispatchTest, ABatchIsAWriteUnlessAllItsOpsRead) {
   Reply reads = Send(Op::Batch, read_batch);
   EXPECT_EQ(reads.code(), absl::StatusCode::kOk) << reads.message();
   db_.set_commit_sink(nullptr);
+}
+
+// ---- Reports --------------------------------------------------------------------
+
+// The sum of `column` over the rows of the result's table `name` (-1: no
+// such table or column).
+double SumOf(const wire::ReportResult& result, std::string_view name, std::string_view column) {
+  for (const wire::ReportTable* t : *result.tables()) {
+    if (S(t->name()) != name) continue;
+    int c = -1;
+    for (uint32_t i = 0; i < t->columns()->size(); ++i) {
+      if (t->columns()->Get(i)->string_view() == column) c = static_cast<int>(i);
+    }
+    if (c < 0) return -1;
+    double sum = 0;
+    for (const wire::ReportRow* row : *t->rows()) sum += row->values()->Get(c);
+    return sum;
+  }
+  return -1;
+}
+
+TEST_F(DispatchTest, AReportRunsDeferredOnWhatItsPinSaw) {
+  Register("alice");
+  Register("bob");
+  auto identity = [&](const char* bucket) {
+    return [=, this](B& b) {
+      return wire::CreateIdentityReport(b, now_ - kDay, now_ + kDay, b.CreateString(bucket));
+    };
+  };
+  // The engine thread only pins: the answer comes from the deferred task.
+  fb::FlatBufferBuilder request;
+  Dispatched d = DispatchOp(request, Op::IdentityReport, identity("hour"), Role::kReadOnly);
+  ASSERT_TRUE(d.deferred);
+  EXPECT_TRUE(d.frame.empty());
+  EXPECT_EQ(d.needs_lsn, 0u);  // durability none
+  Register("carol");           // after the pin: not in the report
+  const std::vector<uint8_t> frame = d.deferred();
+  const auto* response = fb::GetSizePrefixedRoot<wire::Response>(frame.data());
+  ASSERT_EQ(response->code(), wire::StatusCode::OK) << S(response->message());
+  const wire::ReportResult* result = response->result_as_ReportResult();
+  ASSERT_NE(result, nullptr);
+  ASSERT_EQ(result->tables()->size(), 1u);
+  EXPECT_EQ(S(result->tables()->Get(0)->name()), "identity");
+  EXPECT_EQ(result->tables()->Get(0)->buckets()->size(), 48u);
+  EXPECT_EQ(SumOf(*result, "identity", "signups"), 2);
+  EXPECT_GE(result->micros(), 0);
+
+  // Through Send (the deferred task run at once), it sees all three.
+  const auto& now = Ok<wire::ReportResult>(Op::IdentityReport, identity("day"), Role::kReadOnly);
+  EXPECT_EQ(SumOf(now, "identity", "signups"), 3);
+  // Refused at once, on the engine thread: no task.
+  fb::FlatBufferBuilder bad;
+  Dispatched refused = DispatchOp(bad, Op::IdentityReport, identity("month"), Role::kApp);
+  EXPECT_FALSE(refused.deferred);
+  Refused(Op::IdentityReport, identity("month"), absl::StatusCode::kInvalidArgument,
+          "bucket: unknown bucket 'month'");
+  Refused(
+      Op::CallReport,
+      [&](B& b) {
+        return wire::CreateCallReport(b, now_, now_ + kDay, 0, b.CreateString("color"));
+      },
+      absl::StatusCode::kInvalidArgument,
+      "by: 'color' is not a dimension of CallReport (one of none, transport, region, room_type)");
+  // Refused by the report itself, on the report thread: an unknown tag.
+  Refused(
+      Op::RoomReport,
+      [&](B& b) {
+        return wire::CreateRoomReport(b, now_, now_ + kDay, 0, 0, flatbuffers::nullopt,
+                                      b.CreateString("polka"));
+      },
+      absl::StatusCode::kInvalidArgument, "no tag named 'polka'");
+  // AuditCount answers a count.
+  const auto& count = Ok<wire::CountResult>(Op::AuditCount, [&](B& b) {
+    return wire::CreateAuditCount(b, now_ - kDay, now_ + kDay, b.CreateString("USER_REGISTERED"));
+  });
+  EXPECT_EQ(count.count(), 3);
+  // Not in a batch.
+  Refused(
+      Op::Batch,
+      [&](B& b) {
+        BatchBuilder batch{b};
+        batch.Add(Op::IdentityReport, identity("day")(b));
+        return batch.Finish();
+      },
+      absl::StatusCode::kInvalidArgument,
+      "batch op 0 (IdentityReport): reports cannot run in a batch");
 }
 
 }  // namespace

@@ -19,12 +19,12 @@ grep -q "transactions logged and synced: ok" "$dir/demo.out" || fail "demo WAL"
 "$voxctl" wal verify --data="$dir/db" > "$dir/verify.out" || fail "wal verify"
 grep -q "records (LSN 1.." "$dir/verify.out" || fail "wal verify output"
 "$voxctl" wal dump --json --data="$dir/db" > "$dir/dump.json" 2>/dev/null || fail "wal dump"
-head -1 "$dir/dump.json" | grep -q '"lsn":1,' || fail "wal dump json"
+head -1 "$dir/dump.json" | grep '"lsn":1,' >/dev/null || fail "wal dump json"
 
 "$voxctl" snapshot take --data="$dir/db" > "$dir/take.out" || fail "snapshot take"
 grep -q "engine pause" "$dir/take.out" || fail "snapshot take output"
 [ "$("$voxctl" snapshot list --data="$dir/db" | grep -c vsnap)" = 2 ] || fail "snapshot list"
-"$voxctl" snapshot verify --data="$dir/db" 2>/dev/null | grep -q verified || fail "snapshot verify"
+"$voxctl" snapshot verify --data="$dir/db" 2>/dev/null | grep verified >/dev/null || fail "snapshot verify"
 [ "$(stat -c %a "$dir"/db/snapshots/*.vsnap | sort -u)" = 600 ] || fail "snapshot mode"
 
 "$voxctl" restore --data="$dir/db" --to="$dir/copy" --lsn=3 > "$dir/restore.out" 2>/dev/null \
@@ -80,19 +80,19 @@ grep -q "^{\"rows\":\[{\"id\":\"$maya\",\"username\":\"maya\",.*\"bio\":\"hello 
 vc call CreateAndOpenRoom owner_id="$maya" room_code=k3x9 title="Late talk" tags=music,talk \
   > "$dir/room.out" || fail "call CreateAndOpenRoom"
 room=$(field room_id < "$dir/room.out")
-vc call row rooms "$room" | grep -q '^tags  *\["music","talk"\]$' || fail "room tags"
+vc call row rooms "$room" | grep '^tags  *\["music","talk"\]$' >/dev/null || fail "room tags"
 [ "$(vc call JoinRoom room_id="$room" user_id="$leo" | field role)" = PARTICIPANT ] \
   || fail "call JoinRoom"
 vc call PresentParticipants room_id="$room" > "$dir/present.out" || fail "PresentParticipants"
-head -1 "$dir/present.out" | grep -q '^participant_id  *user_id  *role  *muted' \
+head -1 "$dir/present.out" | grep '^participant_id  *user_id  *role  *muted' >/dev/null \
   || fail "participants header: $(head -1 "$dir/present.out")"
 grep -q "  $maya  HOST  " "$dir/present.out" || fail "participants: host row"
 grep -q "  $leo  PARTICIPANT  " "$dir/present.out" || fail "participants: leo row"
 [ "$(wc -l < "$dir/present.out")" = 3 ] || fail "participants: 2 rows"
-vc call stats | grep -q '^users  *2 ' || fail "call stats"
-vc call stats --json | grep -q '"tables":\[{"name":"users","rows":2,' || fail "call stats json"
-vc ops | grep -q '^JoinRoom  *room_id:uuid user_id:uuid$' || fail "ops lists JoinRoom"
-vc help join_room | grep -q '^  room_id  *uuid  *required' || fail "help JoinRoom"
+vc call stats | grep '^users  *2 ' >/dev/null || fail "call stats"
+vc call stats --json | grep '"tables":\[{"name":"users","rows":2,' >/dev/null || fail "call stats json"
+vc ops | grep '^JoinRoom  *room_id:uuid user_id:uuid$' >/dev/null || fail "ops lists JoinRoom"
+vc help join_room | grep '^  room_id  *uuid  *required' >/dev/null || fail "help JoinRoom"
 
 # Exit codes: 2 usage (nothing sent), 1 refused, 3 no connection.
 rc=0; vc call JoinRoom room_id=not-a-uuid user_id="$leo" 2> "$dir/err" || rc=$?
@@ -115,7 +115,7 @@ rc=0; vc call RegisterUser username=maya email=m2@example.com password_hash=x di
 rc=0; "$voxctl" --server="$server" --token_file="$dir/bad_token" call stats 2> "$dir/err" || rc=$?
 [ $rc = 1 ] && grep -q UNAUTHENTICATED "$dir/err" || fail "a bad token must exit 1 ($rc)"
 grep -q wrong-token "$dir/err" && fail "the token was printed"
-vc call checkpoint | grep -q '^path  .*\.vsnap$' || fail "call checkpoint"
+vc call checkpoint | grep '^path  .*\.vsnap$' >/dev/null || fail "call checkpoint"
 
 # The shell, fed by a pipe: an error in the middle does not stop it; the
 # exit code is the last failure's.
@@ -131,6 +131,47 @@ grep -q "  $leo  PARTICIPANT  " "$dir/shell.out" || fail "shell: participants"
 grep -q 'user_id (uuid)' "$dir/shell.err" || fail "shell: the error"
 grep -q '"username":"leo"' "$dir/shell.out" || fail "shell: the command after the error"
 grep -q voxctl-test-admin-token "$dir"/*.out "$dir/shell.err" && fail "the token was printed"
+
+# Reports print as time series and draw as SVG charts (docs/voxctl.md,
+# "Reports and charts"), once the server has the report operations.
+if vc ops | grep '^IdentityReport ' >/dev/null; then
+  now=$(date +%s)
+  day=(from=$(((now - 86400) * 1000000)) to=$(((now + 3600) * 1000000)) by=provider)
+  vc call IdentityReport "${day[@]}" bucket=hour --chart="$dir/identity.svg" > "$dir/report.out" \
+    || fail "IdentityReport --chart: $(cat "$dir/report.out")"
+  head -1 "$dir/report.out" | grep '^identity by provider: .* hourly buckets)$' >/dev/null \
+    || fail "report heading: $(head -1 "$dir/report.out")"
+  sed -n 2p "$dir/report.out" | grep '^bucket  *provider  *signups ' >/dev/null || fail "report header"
+  grep -q '^snapshot LSN [0-9]*, [0-9]* rows scanned, ' "$dir/report.out" || fail "report footer"
+  grep -q "^chart: $dir/identity.svg$" "$dir/report.out" || fail "chart path not printed"
+  head -c 200 "$dir/identity.svg" | grep '<svg xmlns="http://www.w3.org/2000/svg"' >/dev/null \
+    || fail "not an SVG"
+  grep -q '<polyline class="line"' "$dir/identity.svg" || fail "a day of hours draws no line"
+  grep -q '<script\|href=' "$dir/identity.svg" && fail "the SVG is not self-contained"
+  tail -1 "$dir/identity.svg" | grep '^</svg>$' >/dev/null || fail "SVG not closed"
+  ls "$dir"/identity.svg.tmp* 2>/dev/null && fail "a temporary file was left"
+  vc call IdentityReport "${day[@]}" bucket=day --chart="$dir/bars.svg" --chart_type=bar \
+    --chart_column=signups > /dev/null || fail "IdentityReport --chart_type=bar"
+  grep -q '<rect class="bar"' "$dir/bars.svg" || fail "two sign-ups draw no bar"
+  vc call IdentityReport "${day[@]}" --format=json > "$dir/report.json" 2> "$dir/err" \
+    || fail "IdentityReport json"
+  grep -q '^{"table":"identity","bucket":"[0-9T:-]*Z","key":' "$dir/report.json" \
+    || fail "report json: $(cat "$dir/report.json")"
+  vc call IdentityReport "${day[@]}" --format=csv | head -1 \
+    | grep '^table,bucket,provider,signups,' >/dev/null || fail "report csv"
+  rc=0; vc call IdentityReport "${day[@]}" --chart="$dir/x.svg" --chart_column=nope \
+    > /dev/null 2> "$dir/err" || rc=$?
+  [ $rc = 2 ] && grep -q "has no column 'nope'; its columns: 'signups'" "$dir/err" \
+    || fail "an unknown --chart_column must exit 2 ($rc): $(cat "$dir/err")"
+  rc=0; vc call IdentityReport "${day[@]}" --chart="$dir/no/such/dir/x.svg" \
+    > /dev/null 2> "$dir/err" || rc=$?
+  [ $rc = 2 ] && grep -q "cannot write $dir/no/such/dir/x.svg" "$dir/err" \
+    || fail "an unwritable --chart must exit 2 ($rc): $(cat "$dir/err")"
+  rc=0; vc call stats --chart="$dir/x.svg" > /dev/null 2> "$dir/err" || rc=$?
+  [ $rc = 2 ] && grep -q 'not a report' "$dir/err" || fail "--chart on stats ($rc)"
+  rc=0; vc call stats --chart_type=pie > /dev/null 2>&1 || rc=$?
+  [ $rc = 2 ] || fail "--chart_type without --chart must exit 2 ($rc)"
+fi
 
 kill -TERM $server_pid; wait $server_pid || fail "server exit status"
 server_pid=
