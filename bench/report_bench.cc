@@ -149,7 +149,7 @@ void SetRate(benchmark::State& state, size_t rows_per_run) {
   state.SetItemsProcessed(static_cast<int64_t>(rows_per_run) * state.iterations());
 }
 
-TimeRange Everything() {
+BucketedRange Everything() {
   return {kWorkloadNow - 92 * kDay, kWorkloadNow + kDay, BucketWidth::kDay};
 }
 

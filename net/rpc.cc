@@ -43,6 +43,18 @@ fb::Offset<fb::Vector<StrOffset>> StrVec(Builder& b, const std::vector<std::stri
   return b.CreateVector(out);
 }
 
+// A search's list filter: empty is sent absent.
+fb::Offset<fb::Vector<StrOffset>> Names(Builder& b, const std::vector<std::string>& v) {
+  return v.empty() ? 0 : StrVec(b, v);
+}
+// A search range: sent absent when both ends are open.
+fb::Offset<wire::TimeRange> Times(Builder& b, const TimeRange& r) {
+  return r.from || r.to ? wire::CreateTimeRange(b, r.from, r.to) : 0;
+}
+fb::Offset<wire::IntRange> Ints(Builder& b, const IntRange& r) {
+  return r.min || r.max ? wire::CreateIntRange(b, r.min, r.max) : 0;
+}
+
 template <typename T>
 Encoded Enc(wire::Op type, fb::Offset<T> op) {
   return {static_cast<uint8_t>(type), op.o};
@@ -162,6 +174,31 @@ absl::StatusOr<Report> DecodeReport(const wire::Response& response) {
       }
     }
   }
+  return out;
+}
+
+absl::StatusOr<std::vector<PresentParticipant>> DecodeParticipants(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::ParticipantsResult>(response));
+  std::vector<PresentParticipant> out;
+  if (r->participants() != nullptr) {
+    for (const auto* p : *r->participants()) {
+      out.push_back({U(p->participant_id()), U(p->user_id()), S(p->role()), p->muted(),
+                     p->hand_raised(), p->speaking(), p->joined_at(), Opt(p->hand_raised_at()),
+                     p->screen_sharing()});
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<SearchPage> DecodeSearchPage(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::SearchResult>(response));
+  SearchPage out;
+  if (r->rows() != nullptr) {
+    out.rows.reserve(r->rows()->size());
+    for (const auto* row : *r->rows()) out.rows.push_back(row->str());
+  }
+  if (r->next() != nullptr) out.next = r->next()->str();
+  out.plan = S(r->plan());
   return out;
 }
 
@@ -772,15 +809,15 @@ Encoded PresentParticipants::Encode(Builder& b) const {
 }
 absl::StatusOr<std::vector<PresentParticipant>> PresentParticipants::Decode(
     const wire::Response& response) {
-  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::ParticipantsResult>(response));
-  std::vector<PresentParticipant> out;
-  if (r->participants() != nullptr) {
-    for (const auto* p : *r->participants()) {
-      out.push_back({U(p->participant_id()), U(p->user_id()), S(p->role()), p->muted(),
-                     p->hand_raised(), p->speaking(), p->joined_at()});
-    }
-  }
-  return out;
+  return DecodeParticipants(response);
+}
+
+Encoded HandRaiseQueue::Encode(Builder& b) const {
+  return Enc(wire::Op::HandRaiseQueue, wire::CreateHandRaiseQueue(b, W(room_id)));
+}
+absl::StatusOr<std::vector<PresentParticipant>> HandRaiseQueue::Decode(
+    const wire::Response& response) {
+  return DecodeParticipants(response);
 }
 
 Encoded UserPresentRooms::Encode(Builder& b) const {
@@ -840,6 +877,94 @@ Encoded GetRow::Encode(Builder& b) const {
 }
 absl::StatusOr<std::string> GetRow::Decode(const wire::Response& response) {
   return OneRow(response);
+}
+
+// ---- Searches ----
+
+Encoded SearchUsers::Encode(Builder& b) const {
+  return Enc(wire::Op::SearchUsers,
+             wire::CreateSearchUsers(b, Str(b, username_prefix), Str(b, display_name_prefix),
+                                     Str(b, email), Names(b, account_status), Names(b, role),
+                                     verified, Times(b, created), Times(b, last_login),
+                                     include_deleted, Str(b, sort), limit, Str(b, after)));
+}
+absl::StatusOr<SearchPage> SearchUsers::Decode(const wire::Response& response) {
+  return DecodeSearchPage(response);
+}
+
+Encoded SearchRooms::Encode(Builder& b) const {
+  return Enc(wire::Op::SearchRooms,
+             wire::CreateSearchRooms(b, Names(b, tags), Names(b, tags_all), Names(b, status),
+                                     live_now, is_public, Ints(b, max_participants),
+                                     Ints(b, participants), has_free_seat, W(owner_id),
+                                     W(category_id), Times(b, created), Times(b, scheduled),
+                                     include_deleted, Str(b, sort), limit, Str(b, after)));
+}
+absl::StatusOr<SearchPage> SearchRooms::Decode(const wire::Response& response) {
+  return DecodeSearchPage(response);
+}
+
+Encoded SearchCallSessions::Encode(Builder& b) const {
+  return Enc(wire::Op::SearchCallSessions,
+             wire::CreateSearchCallSessions(
+                 b, Names(b, status), Names(b, failure_reason), Names(b, transport), Str(b, region),
+                 W(user_id), W(room_id), W(participant_id), Times(b, started),
+                 Ints(b, packet_loss_bp), Ints(b, rtt_ms), Ints(b, jitter_ms),
+                 Ints(b, bitrate_kbps), Str(b, sort), limit, Str(b, after)));
+}
+absl::StatusOr<SearchPage> SearchCallSessions::Decode(const wire::Response& response) {
+  return DecodeSearchPage(response);
+}
+
+Encoded SearchParticipants::Encode(Builder& b) const {
+  return Enc(wire::Op::SearchParticipants,
+             wire::CreateSearchParticipants(
+                 b, Names(b, role), present, W(room_id), W(user_id), Times(b, joined),
+                 Times(b, left), Ints(b, duration_seconds), Ints(b, mute_count),
+                 Ints(b, hand_raise_count), kicked, banned, Str(b, sort), limit, Str(b, after)));
+}
+absl::StatusOr<SearchPage> SearchParticipants::Decode(const wire::Response& response) {
+  return DecodeSearchPage(response);
+}
+
+Encoded SearchModeration::Encode(Builder& b) const {
+  return Enc(wire::Op::SearchModeration,
+             wire::CreateSearchModeration(b, Names(b, action_type), in_force, W(target_user_id),
+                                          W(moderator_id), W(room_id), Times(b, created),
+                                          Str(b, sort), limit, Str(b, after)));
+}
+absl::StatusOr<SearchPage> SearchModeration::Decode(const wire::Response& response) {
+  return DecodeSearchPage(response);
+}
+
+Encoded SearchAudit::Encode(Builder& b) const {
+  return Enc(wire::Op::SearchAudit,
+             wire::CreateSearchAudit(b, Names(b, action), W(user_id), W(target_user_id), W(room_id),
+                                     Times(b, time), Str(b, sort), limit, Str(b, after)));
+}
+absl::StatusOr<SearchPage> SearchAudit::Decode(const wire::Response& response) {
+  return DecodeSearchPage(response);
+}
+
+Encoded SearchTransfers::Encode(Builder& b) const {
+  return Enc(wire::Op::SearchTransfers,
+             wire::CreateSearchTransfers(b, Names(b, type), Names(b, status), Str(b, direction),
+                                         W(wallet_id), W(room_id), Ints(b, amount),
+                                         Times(b, created), Str(b, sort), limit, Str(b, after)));
+}
+absl::StatusOr<SearchPage> SearchTransfers::Decode(const wire::Response& response) {
+  return DecodeSearchPage(response);
+}
+
+Encoded SearchNotifications::Encode(Builder& b) const {
+  return Enc(
+      wire::Op::SearchNotifications,
+      wire::CreateSearchNotifications(b, Names(b, kind), unread, W(recipient_id), W(actor_id),
+                                      W(room_id), Times(b, created), unexpired_at, include_deleted,
+                                      Str(b, sort), limit, Str(b, after)));
+}
+absl::StatusOr<SearchPage> SearchNotifications::Decode(const wire::Response& response) {
+  return DecodeSearchPage(response);
 }
 
 // ---- Reports ----

@@ -94,6 +94,8 @@ struct PresentParticipant {
   std::string role;
   bool muted = false, hand_raised = false, speaking = false;
   Timestamp joined_at = 0;
+  std::optional<Timestamp> hand_raised_at;  // set while the hand is raised
+  bool screen_sharing = false;
 };
 // Rows as JSON objects (uuids, enum names, RFC 3339 times); pass `next` as
 // the next request's `after` to page on.
@@ -241,7 +243,25 @@ struct Report {
   const ReportTable* Find(std::string_view name) const;
 };
 
+// A page of a search (docs/searches.md): rows as JSON objects in the sort's
+// order; pass `next` as the next request's `after` (nullopt: the last page).
+// `plan` says how the server found them ("rooms: index rooms_by_status in
+// sort order, 21 rows examined").
+struct SearchPage {
+  std::vector<std::string> rows;
+  std::optional<std::string> next;
+  std::string plan;
+};
+
 // ---- Arguments ----
+
+// Search ranges; nullopt: that end is open.
+struct TimeRange {
+  std::optional<Timestamp> from, to;  // [from, to)
+};
+struct IntRange {
+  std::optional<int64_t> min, max;  // [min, max]
+};
 
 // A room's settings: nullopt is "not given" (left unchanged by
 // UpdateRoomSettings, the default on creation).
@@ -756,6 +776,11 @@ struct PresentParticipants {
   Uuid room_id;
   VOX_RPC_OP(std::vector<PresentParticipant>);
 };
+// The present participants with a raised hand, earliest raised first.
+struct HandRaiseQueue {
+  Uuid room_id;
+  VOX_RPC_OP(std::vector<PresentParticipant>);
+};
 // The user's present participations (room_participants rows).
 struct UserPresentRooms {
   Uuid user_id;
@@ -801,6 +826,122 @@ struct GetRow {
   std::string table;
   Uuid id;
   VOX_RPC_OP(std::string);
+};
+
+// ---- Searches (docs/searches.md) ----
+// Reads (any role). Every filter is optional: empty strings and lists,
+// nullopt and absent ranges are "not given"; all given filters must hold.
+// Enum filters take value names and match any of them; ids name rows
+// (NOT_FOUND naming the field when none has the id). `sort` names one of
+// the search's orders (empty: the first listed); `after` is the previous
+// page's `next`, valid only for the same search and sort.
+
+// sort: created_desc, created_asc, username_asc, last_login_desc.
+struct SearchUsers {
+  std::string username_prefix, display_name_prefix;  // ASCII case-insensitive
+  std::string email;                                 // the whole address
+  std::vector<std::string> account_status;           // AccountStatus
+  std::vector<std::string> role;                     // UserRole
+  std::optional<bool> verified;
+  TimeRange created, last_login;
+  bool include_deleted = false;
+  std::string sort;
+  uint32_t limit = 100;  // 1..1000
+  std::string after;
+  VOX_RPC_OP(SearchPage);
+};
+// sort: created_desc, created_asc, started_desc, participants_desc, scheduled_asc.
+struct SearchRooms {
+  std::vector<std::string> tags;      // carries at least one of them
+  std::vector<std::string> tags_all;  // carries every one
+  std::vector<std::string> status;    // RoomStatus
+  bool live_now = false;              // status LIVE
+  std::optional<bool> is_public;
+  IntRange max_participants;  // the capacity
+  IntRange participants;      // present now
+  bool has_free_seat = false;
+  std::optional<Uuid> owner_id, category_id;
+  TimeRange created, scheduled;  // scheduled: scheduled_start
+  bool include_deleted = false;
+  std::string sort;
+  uint32_t limit = 100;  // 1..1000
+  std::string after;
+  VOX_RPC_OP(SearchPage);
+};
+// sort: started_desc, started_asc, packet_loss_desc, rtt_desc.
+struct SearchCallSessions {
+  std::vector<std::string> status;          // CallSessionStatus
+  std::vector<std::string> failure_reason;  // CallFailureReason
+  std::vector<std::string> transport;       // CallTransport
+  std::string region;                       // exact
+  std::optional<Uuid> user_id, room_id, participant_id;
+  TimeRange started;
+  IntRange packet_loss_bp, rtt_ms, jitter_ms, bitrate_kbps;
+  std::string sort;
+  uint32_t limit = 100;  // 1..1000
+  std::string after;
+  VOX_RPC_OP(SearchPage);
+};
+// sort: joined_desc, joined_asc, left_desc, duration_desc.
+struct SearchParticipants {
+  std::vector<std::string> role;  // ParticipantRole
+  std::optional<bool> present;    // true: not left; false: has left
+  std::optional<Uuid> room_id, user_id;
+  TimeRange joined, left;
+  IntRange duration_seconds, mute_count, hand_raise_count;
+  std::optional<bool> kicked, banned;
+  std::string sort;
+  uint32_t limit = 100;  // 1..1000
+  std::string after;
+  VOX_RPC_OP(SearchPage);
+};
+// sort: created_desc, created_asc.
+struct SearchModeration {
+  std::vector<std::string> action_type;  // ModerationActionType
+  std::optional<bool> in_force;          // true: neither revoked nor lifted
+  std::optional<Uuid> target_user_id, moderator_id, room_id;
+  TimeRange created;
+  std::string sort;
+  uint32_t limit = 100;  // 1..1000
+  std::string after;
+  VOX_RPC_OP(SearchPage);
+};
+// sort: newest_first, oldest_first.
+struct SearchAudit {
+  std::vector<std::string> action;  // AuditAction
+  std::optional<Uuid> user_id;      // who acted
+  std::optional<Uuid> target_user_id, room_id;
+  TimeRange time;
+  std::string sort;
+  uint32_t limit = 100;  // 1..1000
+  std::string after;
+  VOX_RPC_OP(SearchPage);
+};
+// sort: created_desc, created_asc, amount_desc.
+struct SearchTransfers {
+  std::vector<std::string> type;    // TransferType
+  std::vector<std::string> status;  // TransferStatus
+  std::string direction;            // any (empty), outgoing, incoming: needs wallet_id
+  std::optional<Uuid> wallet_id, room_id;
+  IntRange amount;
+  TimeRange created;
+  std::string sort;
+  uint32_t limit = 100;  // 1..1000
+  std::string after;
+  VOX_RPC_OP(SearchPage);
+};
+// sort: unread_first, newest_first, oldest_first.
+struct SearchNotifications {
+  std::vector<std::string> kind;  // NotificationKind
+  std::optional<bool> unread;
+  std::optional<Uuid> recipient_id, actor_id, room_id;
+  TimeRange created;
+  std::optional<Timestamp> unexpired_at;  // leaves out those with expires_at <= it
+  bool include_deleted = false;
+  std::string sort;
+  uint32_t limit = 100;  // 1..1000
+  std::string after;
+  VOX_RPC_OP(SearchPage);
 };
 
 // ---- Reports (docs/reports.md) ----

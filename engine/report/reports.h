@@ -1,6 +1,6 @@
 // The platform's reports (mission objectives, section 4): one function per
 // reporting objective, each over a time range cut into hour/day/week buckets
-// (TimeRange) and grouped by the dimension that report is about. Each scans
+// (BucketedRange) and grouped by the dimension that report is about. Each scans
 // the pinned columns of a ReportSnapshot in plain loops over arrays (no
 // per-row virtual call, no row materialised) and returns plain tables
 // (ReportTable: rows keyed by bucket start and dimension value).
@@ -81,7 +81,7 @@ inline constexpr TableId kIdentityReportTables[] = {TableId::users, TableId::aut
                                                     TableId::audit_logs};
 enum class IdentityDimension : uint8_t { kNone, kProvider, kAccountStatus, kRole };
 struct IdentityReportRequest {
-  TimeRange range;
+  BucketedRange range;
   IdentityDimension by = IdentityDimension::kNone;
   // Filters: only rows of this provider (rows that carry none are dropped),
   // only users now in this status / role (rows about no user are dropped).
@@ -104,7 +104,7 @@ absl::StatusOr<ReportTable> IdentityReport(const ReportSnapshot& snap,
 inline constexpr TableId kRoomReportTables[] = {TableId::rooms, TableId::tags, TableId::audit_logs};
 enum class RoomDimension : uint8_t { kNone, kType, kTag };  // type: PUBLIC / PRIVATE
 struct RoomReportRequest {
-  TimeRange range;
+  BucketedRange range;
   RoomDimension by = RoomDimension::kNone;
   std::optional<bool> is_public;   // only public (or private) rooms
   std::optional<std::string> tag;  // only rooms with this tag (InvalidArgument if unknown)
@@ -120,7 +120,7 @@ absl::StatusOr<ReportTable> RoomReport(const ReportSnapshot& snap, const RoomRep
 inline constexpr TableId kCallReportTables[] = {TableId::call_sessions, TableId::rooms};
 enum class CallDimension : uint8_t { kNone, kTransport, kRegion, kRoomType };
 struct CallReportRequest {
-  TimeRange range;
+  BucketedRange range;
   CallDimension by = CallDimension::kNone;
   std::optional<CallTransport> transport;
   std::optional<std::string> region;
@@ -146,7 +146,7 @@ inline constexpr TableId kEngagementReportTables[] = {TableId::room_participants
                                                       TableId::tags, TableId::audit_logs};
 enum class EngagementDimension : uint8_t { kNone, kRoomType, kTag };
 struct EngagementReportRequest {
-  TimeRange range;
+  BucketedRange range;
   EngagementDimension by = EngagementDimension::kNone;
   std::optional<bool> is_public;
   std::optional<std::string> tag;
@@ -165,7 +165,7 @@ inline constexpr TableId kModerationReportTables[] = {TableId::moderation_action
                                                       TableId::room_participants};
 enum class ModerationDimension : uint8_t { kNone, kType, kModerator };  // moderator: username
 struct ModerationReportRequest {
-  TimeRange range;
+  BucketedRange range;
   ModerationDimension by = ModerationDimension::kNone;
   std::optional<ModerationActionType> type;
   std::optional<Uuid> moderator_id;  // InvalidArgument if no such user
@@ -199,7 +199,7 @@ inline constexpr TableId kEconomyReportTables[] = {TableId::transactions, TableI
                                                    TableId::users};
 enum class EconomyDimension : uint8_t { kNone, kType, kStatus };
 struct EconomyReportRequest {
-  TimeRange range;
+  BucketedRange range;
   EconomyDimension by = EconomyDimension::kNone;
   std::optional<TransferType> type;
   std::string currency = "COIN";  // amounts of different currencies never mix
@@ -231,7 +231,7 @@ absl::StatusOr<EconomyReportResult> EconomyReport(const ReportSnapshot& snap,
 inline constexpr TableId kSystemEventReportTables[] = {TableId::system_events};
 enum class SystemEventDimension : uint8_t { kNone, kSeverity, kComponent };
 struct SystemEventReportRequest {
-  TimeRange range;
+  BucketedRange range;
   SystemEventDimension by = SystemEventDimension::kNone;
   std::optional<Severity> min_severity;  // only events at least this severe
   std::optional<std::string> component;

@@ -66,7 +66,7 @@ Timestamp BucketStart(Timestamp t, BucketWidth width) {
   return start < INT64_MIN ? INT64_MIN : static_cast<Timestamp>(start);
 }
 
-absl::StatusOr<TimeBuckets> TimeBuckets::Make(const TimeRange& range) {
+absl::StatusOr<TimeBuckets> TimeBuckets::Make(const BucketedRange& range) {
   if (!IsWidth(range.bucket)) {
     return absl::InvalidArgumentError(
         StrCat("unknown bucket width ", static_cast<int>(range.bucket), "; use hour, day or week"));

@@ -29,7 +29,7 @@ absl::StatusOr<BucketWidth> ParseBucketWidth(std::string_view name);
 std::string_view BucketWidthName(BucketWidth width);
 
 // A report's time range and bucket width.
-struct TimeRange {
+struct BucketedRange {
   Timestamp from = 0;  // inclusive
   Timestamp to = 0;    // exclusive
   BucketWidth bucket = BucketWidth::kDay;
@@ -46,7 +46,7 @@ class TimeBuckets {
  public:
   // InvalidArgument if from >= to, the width is not a BucketWidth, or the
   // range spans more than kMaxReportBuckets buckets.
-  static absl::StatusOr<TimeBuckets> Make(const TimeRange& range);
+  static absl::StatusOr<TimeBuckets> Make(const BucketedRange& range);
 
   Timestamp from() const { return from_; }
   Timestamp to() const { return to_; }

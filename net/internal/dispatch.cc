@@ -39,6 +39,15 @@ bool IsRead(Op op) {
     case Op::ListNotifications:
     case Op::Stats:
     case Op::ListSnapshots:
+    case Op::HandRaiseQueue:
+    case Op::SearchUsers:
+    case Op::SearchRooms:
+    case Op::SearchCallSessions:
+    case Op::SearchParticipants:
+    case Op::SearchModeration:
+    case Op::SearchAudit:
+    case Op::SearchTransfers:
+    case Op::SearchNotifications:
       return true;
     default:
       return IsReport(op);
@@ -145,7 +154,7 @@ Outcome ExecuteOp(Call& c, Op type, const void* op) {
     return absl::InvalidArgumentError(StrCat(OpName(type), ": its table is missing"));
   using Domain = std::optional<Outcome> (*)(Call&, Op, const void*);
   for (Domain domain : {ExecuteIdentity, ExecuteRooms, ExecuteMedia, ExecuteLedger,
-                        ExecuteNotifications, ExecuteReads, ExecuteAdmin}) {
+                        ExecuteNotifications, ExecuteReads, ExecuteSearch, ExecuteAdmin}) {
     if (std::optional<Outcome> r = domain(c, type, op)) return *std::move(r);
   }
   if (type == Op::Hello) return absl::FailedPreconditionError("Hello is only the first request");

@@ -1,4 +1,8 @@
-// The hot reads on the wire (engine/ops/queries.h) and GetRow.
+// The hot reads on the wire (engine/ops/queries.h), the hand-raise queue
+// and GetRow.
+#include <algorithm>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "engine/ops/generic.h"
@@ -12,23 +16,47 @@ using wire::Op;
 
 constexpr uint32_t kMaxPage = 1000;
 
-Outcome DoPresentParticipants(Call& c, const wire::PresentParticipants& op) {
-  Args a;
-  const Uuid room_id = a.Id(op.room_id(), "room_id");
-  VOX_RETURN_IF_ERROR(a.status());
-  VOX_ASSIGN_OR_RETURN(const RowId room, c.Row(TableId::rooms, room_id));
-  std::vector<ParticipantState> present;
-  PresentParticipants(c.db, room, &present);
+// Participants as a ParticipantsResult, in the order given.
+Outcome Participants(Call& c, std::span<const ParticipantState> participants) {
   const Table& parts = c.db.table(TableId::room_participants);
   const Table& users = c.db.table(TableId::users);
   std::vector<fb::Offset<wire::Participant>> out;
-  for (const ParticipantState& p : present) {
-    auto role = c.Name(EnumId::ParticipantRole, p.role);
-    out.push_back(wire::CreateParticipant(c.fbb, W(parts.id(p.participant)), W(users.id(p.user)),
-                                          role, p.muted, p.hand_raised, p.speaking, p.joined_at));
+  out.reserve(participants.size());
+  for (const ParticipantState& p : participants) {
+    const auto role = c.Name(EnumId::ParticipantRole, p.role);
+    wire::ParticipantBuilder b(c.fbb);
+    b.add_participant_id(W(parts.id(p.participant)));
+    b.add_user_id(W(users.id(p.user)));
+    b.add_role(role);
+    b.add_muted(p.muted);
+    b.add_hand_raised(p.hand_raised);
+    b.add_speaking(p.speaking);
+    b.add_joined_at(p.joined_at);
+    if (p.hand_raised) b.add_hand_raised_at(p.hand_raised_at);  // absent when lowered
+    b.add_screen_sharing(p.screen_sharing);
+    out.push_back(b.Finish());
   }
   auto vec = c.fbb.CreateVector(out);
   return c.Result(wire::Result::ParticipantsResult, wire::CreateParticipantsResult(c.fbb, vec));
+}
+
+// PresentParticipants (all, in join order) and HandRaiseQueue (those with a
+// raised hand, earliest raised first; ties in join order).
+Outcome DoPresentParticipants(Call& c, const wire::Uuid* room_id, bool raised_hands_only) {
+  Args a;
+  const Uuid id = a.Id(room_id, "room_id");
+  VOX_RETURN_IF_ERROR(a.status());
+  VOX_ASSIGN_OR_RETURN(const RowId room, c.Row(TableId::rooms, id));
+  std::vector<ParticipantState> present;
+  PresentParticipants(c.db, room, &present);
+  if (raised_hands_only) {
+    std::erase_if(present, [](const ParticipantState& p) { return !p.hand_raised; });
+    std::stable_sort(present.begin(), present.end(),
+                     [](const ParticipantState& x, const ParticipantState& y) {
+                       return x.hand_raised_at < y.hand_raised_at;
+                     });
+  }
+  return Participants(c, present);
 }
 
 Outcome DoUserPresentRooms(Call& c, const wire::UserPresentRooms& op) {
@@ -137,7 +165,9 @@ std::optional<Outcome> ExecuteReads(Call& c, Op type, const void* raw) {
       return ByName(c, TableId::tags, FindTag(c.db, View(As<wire::FindTag>(raw)->name())),
                     "no tag has that name");
     case Op::PresentParticipants:
-      return DoPresentParticipants(c, *As<wire::PresentParticipants>(raw));
+      return DoPresentParticipants(c, As<wire::PresentParticipants>(raw)->room_id(), false);
+    case Op::HandRaiseQueue:
+      return DoPresentParticipants(c, As<wire::HandRaiseQueue>(raw)->room_id(), true);
     case Op::UserPresentRooms:
       return DoUserPresentRooms(c, *As<wire::UserPresentRooms>(raw));
     case Op::RoomAuditTrail: {

@@ -52,8 +52,8 @@ D Dimension(Args& a, const fb::String* by, std::string_view report,
 
 // from, to and bucket (absent: day). Checked as the report will check them
 // (from < to, at most kMaxReportBuckets buckets): O(1).
-TimeRange Range(Args& a, int64_t from, int64_t to, const fb::String* bucket) {
-  TimeRange range{.from = from, .to = to, .bucket = BucketWidth::kDay};
+BucketedRange Range(Args& a, int64_t from, int64_t to, const fb::String* bucket) {
+  BucketedRange range{.from = from, .to = to, .bucket = BucketWidth::kDay};
   if (bucket != nullptr && bucket->size() > 0) {
     absl::StatusOr<BucketWidth> width = ParseBucketWidth(View(bucket));
     if (!width.ok()) {

@@ -181,6 +181,8 @@ std::optional<Outcome> ExecuteLedger(Call& c, wire::Op type, const void* op);
 std::optional<Outcome> ExecuteNotifications(Call& c, wire::Op type, const void* op);
 std::optional<Outcome> ExecuteReads(Call& c, wire::Op type, const void* op);
 std::optional<Outcome> ExecuteAdmin(Call& c, wire::Op type, const void* op);
+// The searches (dispatch_search.cc).
+std::optional<Outcome> ExecuteSearch(Call& c, wire::Op type, const void* op);
 
 // ---- Reports (dispatch_reports.cc) ---------------------------------------------------
 // A report is prepared on the engine thread and computed elsewhere.

@@ -80,7 +80,7 @@ std::vector<std::pair<int64_t, std::string>> RowKeys(const ReportTable& t) {
 class ReportTest : public testing::EngineTest {
  protected:
   static OpContext At(Timestamp t) { return OpContext{.now = t}; }
-  static TimeRange Days(int n) { return {kT0, kT0 + n * kDay, BucketWidth::kDay}; }
+  static BucketedRange Days(int n) { return {kT0, kT0 + n * kDay, BucketWidth::kDay}; }
 
   Uuid RegisterAt(const std::string& name, Timestamp at) {
     const std::string email = name + "@example.com";
@@ -130,7 +130,7 @@ TEST(TimeBucketsTest, RangeCountsPartialBucketsAtBothEnds) {
 }
 
 TEST(TimeBucketsTest, BadRangesAreInvalidArguments) {
-  auto code = [](TimeRange r) { return TimeBuckets::Make(r).status().code(); };
+  auto code = [](BucketedRange r) { return TimeBuckets::Make(r).status().code(); };
   EXPECT_EQ(code({kT0, kT0, BucketWidth::kDay}), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(code({kT0 + 1, kT0, BucketWidth::kDay}), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(code({kT0, kT0 + kDay, static_cast<BucketWidth>(7)}),
@@ -792,7 +792,7 @@ class SystemEventReportTest : public ReportTest {
         {.severity = s, .component = component, .code = code, .message = "m", .occurred_at = at});
     EXPECT_TRUE(id.ok()) << id.status().message();
   }
-  static TimeRange Hours(int n) { return {kT0, kT0 + n * kHour, BucketWidth::kHour}; }
+  static BucketedRange Hours(int n) { return {kT0, kT0 + n * kHour, BucketWidth::kHour}; }
 };
 
 TEST_F(SystemEventReportTest, SeveritiesAndComponentsPerHour) {
@@ -850,13 +850,13 @@ TEST_F(SystemEventReportTest, ErrorBurstsAreBucketsOverTheThreshold) {
 
 TEST_F(ReportTest, EveryReportRefusesBadRequests) {
   const ReportSnapshot snap = Snap();
-  const std::vector<TimeRange> bad = {
+  const std::vector<BucketedRange> bad = {
       {kT0, kT0, BucketWidth::kDay},                    // from == to
       {kT0 + kDay, kT0, BucketWidth::kDay},             // from > to
       {kT0, kT0 + kDay, static_cast<BucketWidth>(3)},   // unknown bucket
       {kT0, kT0 + 10'001 * kHour, BucketWidth::kHour},  // too many buckets
   };
-  for (const TimeRange& range : bad) {
+  for (const BucketedRange& range : bad) {
     SCOPED_TRACE(StrCat(range.from, " ", range.to, " ", static_cast<int>(range.bucket)));
     EXPECT_EQ(IdentityReport(snap, {.range = range}).status().code(),
               absl::StatusCode::kInvalidArgument);
@@ -873,7 +873,7 @@ TEST_F(ReportTest, EveryReportRefusesBadRequests) {
     EXPECT_EQ(SystemEventReport(snap, {.range = range}).status().code(),
               absl::StatusCode::kInvalidArgument);
   }
-  const TimeRange ok = Days(1);
+  const BucketedRange ok = Days(1);
   EXPECT_EQ(
       IdentityReport(snap, {.range = ok, .by = static_cast<IdentityDimension>(9)}).status().code(),
       absl::StatusCode::kInvalidArgument);
@@ -996,7 +996,7 @@ class GeneratedDataReportTest : public ::testing::Test {
     db_ = nullptr;
   }
   // The workload's 90 days and then some, by day.
-  static TimeRange Range(BucketWidth w = BucketWidth::kDay) {
+  static BucketedRange Range(BucketWidth w = BucketWidth::kDay) {
     return {kWorkloadNow - 92 * kDay, kWorkloadNow + kDay, w};
   }
   static Timestamp Bucket(Timestamp t, BucketWidth w = BucketWidth::kDay) {
@@ -1032,7 +1032,7 @@ Cells ReportCells(const ReportTable& t, const std::vector<std::string>& columns)
 
 TEST_F(GeneratedDataReportTest, IdentityByProviderMatchesARowByRowCount) {
   const Database& db = *db_;
-  const TimeRange range = Range();
+  const BucketedRange range = Range();
   // Row by row through the Table API.
   const Table& users = db.table(TableId::users);
   const Table& providers = db.table(TableId::auth_providers);
@@ -1089,7 +1089,7 @@ TEST_F(GeneratedDataReportTest, IdentityByProviderMatchesARowByRowCount) {
 
 TEST_F(GeneratedDataReportTest, RoomsByTagMatchARowByRowCount) {
   const Database& db = *db_;
-  const TimeRange range = Range(BucketWidth::kWeek);
+  const BucketedRange range = Range(BucketWidth::kWeek);
   const Table& rooms = db.table(TableId::rooms);
   const Table& tags = db.table(TableId::tags);
   const Table& audit = db.table(TableId::audit_logs);
@@ -1137,7 +1137,7 @@ TEST_F(GeneratedDataReportTest, RoomsByTagMatchARowByRowCount) {
 
 TEST_F(GeneratedDataReportTest, EconomyMatchesARowByRowSumAndTheEngineLedgerAudit) {
   const Database& db = *db_;
-  const TimeRange range = Range();
+  const BucketedRange range = Range();
   const Table& tx = db.table(TableId::transactions);
   const Table& wallets = db.table(TableId::wallets);
   const Table& users = db.table(TableId::users);

@@ -90,7 +90,12 @@ const std::vector<ClientOp>& ClientOps() {
       // Reports (tests/integration/reports_test.cc tests them in depth).
       VOX_CLIENT_OP(IdentityReport), VOX_CLIENT_OP(RoomReport), VOX_CLIENT_OP(CallReport),
       VOX_CLIENT_OP(EngagementReport), VOX_CLIENT_OP(ModerationReport),
-      VOX_CLIENT_OP(EconomyReport), VOX_CLIENT_OP(SystemEventReport), VOX_CLIENT_OP(AuditCount)};
+      VOX_CLIENT_OP(EconomyReport), VOX_CLIENT_OP(SystemEventReport), VOX_CLIENT_OP(AuditCount),
+      // Searches and tracking (tests/integration/search_test.cc tests them in depth).
+      VOX_CLIENT_OP(SearchUsers), VOX_CLIENT_OP(SearchRooms), VOX_CLIENT_OP(SearchCallSessions),
+      VOX_CLIENT_OP(SearchParticipants), VOX_CLIENT_OP(SearchModeration),
+      VOX_CLIENT_OP(SearchAudit), VOX_CLIENT_OP(SearchTransfers),
+      VOX_CLIENT_OP(SearchNotifications), VOX_CLIENT_OP(HandRaiseQueue)};
   return ops;
 }
 #undef VOX_CLIENT_OP
@@ -1019,6 +1024,49 @@ TEST_F(OpsTest, ReportsRun) {
   Ok(rpc::EconomyReport{.from = from, .to = to});
   Ok(rpc::SystemEventReport{.from = from, .to = to});
   EXPECT_GE(Ok(rpc::AuditCount{.from = from, .to = to, .action = "USER_REGISTERED"}), 3);
+}
+
+// ---- Searches and tracking (in depth: search_test.cc) ----
+
+TEST_F(OpsTest, SearchesRun) {
+  const auto ids = [](const rpc::SearchPage& page) {
+    std::vector<std::string> out;
+    for (const std::string& row : page.rows) {
+      const size_t at = row.find(Col("id", "\""));
+      out.push_back(at == std::string::npos ? "" : row.substr(at + 6, 36));
+    }
+    return out;
+  };
+  const std::string guest = FormatUuid(guest_), room = FormatUuid(room_);
+  EXPECT_EQ(ids(Ok(rpc::SearchUsers{.username_prefix = "gue"})), std::vector{guest});
+  const rpc::SearchPage live = Ok(rpc::SearchRooms{
+      .tags = {"music"}, .status = {"LIVE"}, .sort = "participants_desc", .limit = 20});
+  EXPECT_EQ(ids(live), std::vector{room});
+  EXPECT_FALSE(live.plan.empty());
+  EXPECT_EQ(ids(Ok(rpc::SearchParticipants{.room_id = room_, .sort = "joined_asc"})),
+            (std::vector{FormatUuid(host_participant_), FormatUuid(guest_participant_)}));
+  const Uuid session = Ok(rpc::StartCallSession{guest_participant_});
+  EXPECT_EQ(ids(Ok(rpc::SearchCallSessions{.room_id = room_})), std::vector{FormatUuid(session)});
+  const Uuid mute = Ok(rpc::TakeModerationAction{.moderator_id = host_,
+                                                 .target_user_id = guest_,
+                                                 .type = "MUTE",
+                                                 .room_id = room_,
+                                                 .reason = "noise"});
+  EXPECT_EQ(ids(Ok(rpc::SearchModeration{.target_user_id = guest_})),
+            std::vector{FormatUuid(mute)});
+  EXPECT_FALSE(Ok(rpc::SearchAudit{.action = {"USER_JOINED"}, .room_id = room_}).rows.empty());
+  const Uuid topup = Ok(rpc::TopUp{.user_id = guest_, .amount = 70}).transfer_id;
+  EXPECT_EQ(ids(Ok(rpc::SearchTransfers{.type = {"TOP_UP"}})), std::vector{FormatUuid(topup)});
+  const Uuid note = Ok(rpc::SendNotification{.recipient_id = third_, .title = "Hi"});
+  EXPECT_EQ(ids(Ok(rpc::SearchNotifications{.recipient_id = third_})),
+            std::vector{FormatUuid(note)});
+  Ok(rpc::SetHandRaised{room_, guest_, guest_, true});
+  const auto queue = Ok(rpc::HandRaiseQueue{room_});
+  ASSERT_EQ(queue.size(), 1u);
+  EXPECT_EQ(queue[0].user_id, guest_);
+  EXPECT_TRUE(queue[0].hand_raised_at.has_value());
+  EXPECT_EQ(Code(rpc::SearchRooms{.sort = "loudest"}), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(rpc::SearchRooms{.owner_id = Uuid{7, 7}}), StatusCode::kNotFound);
 }
 
 // ---- Batches ----

@@ -1502,5 +1502,159 @@ TEST_F(DispatchTest, AReportRunsDeferredOnWhatItsPinSaw) {
       "batch op 0 (IdentityReport): reports cannot run in a batch");
 }
 
+// ---- Searches and the hand-raise queue --------------------------------------------
+
+// A search's page as ids (each JSON row's "id").
+std::vector<std::string> PageIds(const wire::SearchResult& page) {
+  std::vector<std::string> out;
+  if (page.rows() == nullptr) return out;
+  for (const fb::String* row : *page.rows()) {
+    const std::string text = row->str();
+    const size_t at = text.find("\"id\":\"");
+    out.push_back(at == std::string::npos ? "" : text.substr(at + 6, 36));
+  }
+  return out;
+}
+
+TEST_F(DispatchTest, SearchesMapFiltersRangesSortsAndCursors) {
+  const Uuid alice = Register("alice");
+  now_ += kMinute;
+  const Uuid bob = Register("bob");
+  now_ += kMinute;
+  const Uuid carol = Register("carol");
+  const Role ro = Role::kReadOnly;
+  auto users = [&](B& b, Timestamp from, Timestamp to, const char* sort, uint32_t limit,
+                   const std::string& after) {
+    auto range = wire::CreateTimeRange(b, from, to);
+    return wire::CreateSearchUsers(b, 0, 0, 0, 0, 0, fb::nullopt, range, 0, false,
+                                   b.CreateString(sort), limit, b.CreateString(after));
+  };
+
+  // [from, to): the creation range's ends, inclusive then exclusive.
+  const auto& mid = Ok<wire::SearchResult>(
+      Op::SearchUsers, [&](B& b) { return users(b, kT0 + kMinute, kT0 + 2 * kMinute, "", 10, ""); },
+      ro);
+  EXPECT_EQ(PageIds(mid), std::vector<std::string>{FormatUuid(bob)});
+  EXPECT_EQ(mid.next(), nullptr);
+  EXPECT_TRUE(Contains(S(mid.plan()), "users: scan")) << S(mid.plan());
+
+  // Oldest first, one a page, to the end.
+  std::vector<std::string> seen;
+  std::string after;
+  for (int page = 0; page < 5; ++page) {
+    const auto& r = Ok<wire::SearchResult>(
+        Op::SearchUsers, [&](B& b) { return users(b, kT0, kT0 + kHour, "created_asc", 1, after); },
+        ro);
+    for (const std::string& id : PageIds(r)) seen.push_back(id);
+    if (r.next() == nullptr) break;
+    after = r.next()->str();
+  }
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{FormatUuid(alice), FormatUuid(bob), FormatUuid(carol)}));
+
+  // Refusals name the field and list what is legal.
+  Refused(
+      Op::SearchUsers, [&](B& b) { return users(b, kT0, kT0 + kHour, "oldest", 10, ""); },
+      absl::StatusCode::kInvalidArgument,
+      "sort: 'oldest' is not a user sort (one of created_desc, created_asc, username_asc, "
+      "last_login_desc)",
+      ro);
+  Refused(
+      Op::SearchUsers, [&](B& b) { return users(b, kT0 + kHour, kT0, "", 10, ""); },
+      absl::StatusCode::kInvalidArgument, "created: from", ro);
+  Refused(
+      Op::SearchUsers, [&](B& b) { return users(b, kT0, kT0 + kHour, "", 0, ""); },
+      absl::StatusCode::kInvalidArgument, "limit must be 1..1000", ro);
+  Refused(
+      Op::SearchUsers, [&](B& b) { return users(b, kT0, kT0 + kHour, "", 10, "Zm9v"); },
+      absl::StatusCode::kInvalidArgument, "invalid search cursor", ro);
+  Refused(
+      Op::SearchRooms,
+      [&](B& b) {
+        const std::vector<std::string> status = {"LIVE", "PAUSED"};
+        return wire::CreateSearchRooms(b, 0, 0, b.CreateVectorOfStrings(status));
+      },
+      absl::StatusCode::kInvalidArgument, "status: 'PAUSED' is not a RoomStatus", ro);
+  Refused(
+      Op::SearchRooms,
+      [&](B& b) {
+        auto seats = wire::CreateIntRange(b, 10, 2);
+        return wire::CreateSearchRooms(b, 0, 0, 0, false, fb::nullopt, 0, seats);
+      },
+      absl::StatusCode::kInvalidArgument, "participants: min (10) must be at most max (2)", ro);
+  Refused(
+      Op::SearchRooms,
+      [&](B& b) {
+        return wire::CreateSearchRooms(b, 0, 0, 0, false, fb::nullopt, 0, 0, false, W(RandomId()));
+      },
+      absl::StatusCode::kNotFound, "owner_id: ", ro);
+
+  // In a batch, a search sees the ops before it.
+  const auto& r = Ok<wire::BatchResult>(Op::Batch, [&](B& b) {
+    BatchBuilder batch{b};
+    batch.Add(Op::RegisterUser,
+              wire::CreateRegisterUser(b, b.CreateString("dave"), b.CreateString("d@example.com"),
+                                       b.CreateString("h"), b.CreateString("Dave")));
+    batch.Add(Op::SearchUsers, wire::CreateSearchUsers(b, b.CreateString("DA")));
+    return batch.Finish();
+  });
+  ASSERT_EQ(r.results()->size(), 2u);
+  const Uuid dave = U(r.results()->Get(0)->result_as_RegisterUserResult()->user_id());
+  EXPECT_EQ(PageIds(*r.results()->Get(1)->result_as_SearchResult()),
+            std::vector<std::string>{FormatUuid(dave)});
+}
+
+TEST_F(DispatchTest, HandRaiseQueueAndParticipantLiveState) {
+  const Uuid host = Register("host"), ann = Register("ann"), bea = Register("bea"),
+             cal = Register("cal");
+  const Uuid room = OpenRoom(host, "queue-room");
+  for (const Uuid& u : {ann, bea, cal}) Join(room, u);
+  auto raise = [&](const Uuid& u, bool up) {
+    Done(Op::SetHandRaised,
+         [&](B& b) { return wire::CreateSetHandRaised(b, W(room), W(u), W(u), up); });
+  };
+  auto queue = [&]() {
+    std::vector<std::pair<Uuid, std::optional<int64_t>>> out;
+    const auto& r = Ok<wire::ParticipantsResult>(
+        Op::HandRaiseQueue, [&](B& b) { return wire::CreateHandRaiseQueue(b, W(room)); },
+        Role::kReadOnly);
+    for (const wire::Participant* p : *r.participants()) {
+      EXPECT_TRUE(p->hand_raised());
+      out.emplace_back(U(p->user_id()), p->hand_raised_at()
+                                            ? std::optional<int64_t>(*p->hand_raised_at())
+                                            : std::nullopt);
+    }
+    return out;
+  };
+  using Entry = std::pair<Uuid, std::optional<int64_t>>;
+
+  now_ += kMinute;
+  raise(cal, true);
+  now_ += kMinute;
+  raise(bea, true);
+  raise(ann, true);  // at the same time as bea: join order breaks the tie
+  EXPECT_EQ(queue(),
+            (std::vector<Entry>{
+                {cal, kT0 + kMinute}, {ann, kT0 + 2 * kMinute}, {bea, kT0 + 2 * kMinute}}));
+  raise(cal, false);
+  EXPECT_EQ(queue(), (std::vector<Entry>{{ann, kT0 + 2 * kMinute}, {bea, kT0 + 2 * kMinute}}));
+
+  // PresentParticipants carries the raise time (absent when lowered) and
+  // screen sharing.
+  Done(Op::SetScreenSharing,
+       [&](B& b) { return wire::CreateSetScreenSharing(b, W(room), W(bea), true); });
+  const auto& present = Ok<wire::ParticipantsResult>(
+      Op::PresentParticipants, [&](B& b) { return wire::CreatePresentParticipants(b, W(room)); });
+  ASSERT_EQ(present.participants()->size(), 4u);
+  for (const wire::Participant* p : *present.participants()) {
+    const Uuid user = U(p->user_id());
+    EXPECT_EQ(p->hand_raised_at().has_value(), user == ann || user == bea) << FormatUuid(user);
+    EXPECT_EQ(p->screen_sharing(), user == bea) << FormatUuid(user);
+  }
+  Refused(
+      Op::HandRaiseQueue, [&](B& b) { return wire::CreateHandRaiseQueue(b); },
+      absl::StatusCode::kInvalidArgument, "room_id is required");
+}
+
 }  // namespace
 }  // namespace vox::net

@@ -9,7 +9,7 @@
 namespace vox::report_internal {
 
 absl::StatusOr<TimeBuckets> Prepare(const ReportSnapshot& snap, std::span<const TableId> tables,
-                                    const TimeRange& range) {
+                                    const BucketedRange& range) {
   VOX_ASSIGN_OR_RETURN(TimeBuckets buckets, TimeBuckets::Make(range));
   VOX_RETURN_IF_ERROR(snap.Require(tables));
   return buckets;

@@ -18,7 +18,7 @@ namespace vox::report_internal {
 
 // The range's buckets, once the snapshot is known to hold `tables`.
 absl::StatusOr<TimeBuckets> Prepare(const ReportSnapshot& snap, std::span<const TableId> tables,
-                                    const TimeRange& range);
+                                    const BucketedRange& range);
 
 // InvalidArgument unless `value` < `count` (an enum given as a request field).
 absl::Status CheckEnumValue(std::string_view what, int value, size_t count);
