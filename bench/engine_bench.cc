@@ -32,6 +32,9 @@ Fixture& Data() {
     auto* fx = new Fixture;
     const char* env = std::getenv("VOX_BENCH_SCALE");
     GenerateOptions options{.scale = env ? std::atof(env) : 1.0};
+    // VOX_BENCH_TXN_LOAD=1: load through Txn, as before bulk loading (the
+    // indexes then grow row by row instead of being built once).
+    options.bulk = std::getenv("VOX_BENCH_TXN_LOAD") == nullptr;
     fx->db = std::make_unique<Database>(WorkloadDatabaseOptions(options.seed));
     std::cerr << "loading the workload at SF=" << options.scale << "...\n";
     auto data = GenerateWorkload(*fx->db, options);

@@ -105,60 +105,9 @@ void Column::Grow(size_t rows) {
   }
 }
 
-Column::Chunk* Column::Writable(RowId row) {
-  std::shared_ptr<Chunk>& c = chunks_[row >> kChunkShift];
-  if (c.use_count() > 1) {
-    c = NewChunk(c->capacity, c.get());  // pinned by a snapshot: copy on write
-  } else {
-    // A snapshot thread that just unpinned this chunk read it before its
-    // release; order our writes after those reads.
-    std::atomic_thread_fence(std::memory_order_acquire);
-  }
+Column::Chunk* Column::CopyPinned(std::shared_ptr<Chunk>& c) {
+  c = NewChunk(c->capacity, c.get());
   return c.get();
-}
-
-void Column::SetNull(RowId row, bool null) {
-  VOX_DCHECK(def_->nullable() || !null);
-  if (!def_->nullable()) return;
-  uint64_t* v = Writable(row)->validity.get();
-  const uint32_t i = row & (kChunkRows - 1);
-  if (null) {
-    v[i >> 6] &= ~(uint64_t{1} << (i & 63));
-  } else {
-    v[i >> 6] |= uint64_t{1} << (i & 63);
-  }
-}
-
-int64_t Column::GetInt(RowId row) const {
-  switch (width_) {
-    case 1:
-      return Get<uint8_t>(row);
-    case 4:
-      return def_->type == ColumnType::kRef ? int64_t{Get<uint32_t>(row)} : Get<int32_t>(row);
-    case 8:
-      return Get<int64_t>(row);
-  }
-  VOX_DCHECK(false);
-  return 0;
-}
-
-void Column::PutInt(RowId row, int64_t v) {
-  switch (width_) {
-    case 1:
-      Put(row, static_cast<uint8_t>(v));
-      return;
-    case 4:
-      if (def_->type == ColumnType::kRef) {
-        Put(row, static_cast<uint32_t>(v));
-      } else {
-        Put(row, static_cast<int32_t>(v));
-      }
-      return;
-    case 8:
-      Put(row, v);
-      return;
-  }
-  VOX_DCHECK(false);
 }
 
 void Column::CopyOut(RowId row, void* out) const {
@@ -185,6 +134,15 @@ void Column::LoadChunk(size_t c, const uint8_t* data, const uint64_t* validity, 
   std::memcpy(chunk->data.get(), data, size_t{rows} * width_);
   if (def_->nullable() && validity != nullptr) {
     std::memcpy(chunk->validity.get(), validity, (rows + 63) / 64 * sizeof(uint64_t));
+  }
+}
+
+void Column::FullChunkMemory(size_t c, std::vector<std::span<const uint8_t>>* out) const {
+  if (c >= chunks_.size() || chunks_[c]->capacity != kChunkRows) return;
+  const Chunk& chunk = *chunks_[c];
+  out->emplace_back(chunk.data.get(), size_t{kChunkRows} * width_);
+  if (chunk.validity) {
+    out->emplace_back(reinterpret_cast<const uint8_t*>(chunk.validity.get()), kChunkRows / 8);
   }
 }
 

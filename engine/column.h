@@ -8,10 +8,12 @@
 #ifndef VOXDB_ENGINE_COLUMN_H_
 #define VOXDB_ENGINE_COLUMN_H_
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -105,12 +107,51 @@ class Column {
     return ((v[i >> 6] >> (i & 63)) & 1) == 0;
   }
   // REQUIRES: the column is nullable, or !null.
-  void SetNull(RowId row, bool null);
+  void SetNull(RowId row, bool null) {
+    VOX_DCHECK(def_->nullable() || !null);
+    if (!def_->nullable()) return;
+    uint64_t* v = Writable(row)->validity.get();
+    const uint32_t i = row & (kChunkRows - 1);
+    if (null) {
+      v[i >> 6] &= ~(uint64_t{1} << (i & 63));
+    } else {
+      v[i >> 6] |= uint64_t{1} << (i & 63);
+    }
+  }
 
   // Integer-like columns (bool, enum, int32, int64, timestamp, ref, tags)
-  // widened to int64; 0 when null.
-  int64_t GetInt(RowId row) const;
-  void PutInt(RowId row, int64_t v);
+  // widened to int64; 0 when null. Inline: index builds and scans call
+  // them once per row.
+  int64_t GetInt(RowId row) const {
+    switch (width_) {
+      case 1:
+        return Get<uint8_t>(row);
+      case 4:
+        return def_->type == ColumnType::kRef ? int64_t{Get<uint32_t>(row)} : Get<int32_t>(row);
+      case 8:
+        return Get<int64_t>(row);
+    }
+    VOX_DCHECK(false);
+    return 0;
+  }
+  void PutInt(RowId row, int64_t v) {
+    switch (width_) {
+      case 1:
+        Put(row, static_cast<uint8_t>(v));
+        return;
+      case 4:
+        if (def_->type == ColumnType::kRef) {
+          Put(row, static_cast<uint32_t>(v));
+        } else {
+          Put(row, static_cast<int32_t>(v));
+        }
+        return;
+      case 8:
+        Put(row, v);
+        return;
+    }
+    VOX_DCHECK(false);
+  }
 
   Uuid GetUuid(RowId row) const { return Get<Uuid>(row); }
   void PutUuid(RowId row, const Uuid& u) { Put(row, u); }
@@ -147,6 +188,12 @@ class Column {
 
   size_t MemoryBytes() const;
 
+  // The memory of chunk `c` (data, and validity when nullable) if it holds
+  // a full kChunkRows rows, for a loader that has the kernel back it ahead
+  // of the writes (BulkLoader). A full chunk stays where it is until the
+  // column is destroyed or a snapshot's pin makes a write copy it.
+  void FullChunkMemory(size_t c, std::vector<std::span<const uint8_t>>* out) const;
+
  private:
   // calloc'd: fresh zero pages come from the kernel without a memset.
   struct FreeDeleter {
@@ -157,7 +204,17 @@ class Column {
     std::unique_ptr<uint64_t[], FreeDeleter> validity;  // nullable only; 1 = present
     uint32_t capacity = 0;                              // rows
   };
-  Chunk* Writable(RowId row);
+  // The chunk holding `row`, ready for a write. Inline: every write calls it.
+  Chunk* Writable(RowId row) {
+    std::shared_ptr<Chunk>& c = chunks_[row >> kChunkShift];
+    if (c.use_count() > 1) return CopyPinned(c);
+    // A snapshot thread that just unpinned this chunk read it before its
+    // release; order our writes after those reads.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return c.get();
+  }
+  // Replaces chunk `c`, pinned by a snapshot, with a copy (copy-on-write).
+  Chunk* CopyPinned(std::shared_ptr<Chunk>& c);
   std::shared_ptr<Chunk> NewChunk(uint32_t capacity, const Chunk* copy_from) const;
 
   const ColumnDef* def_;

@@ -263,11 +263,54 @@ absl::Status Table::FinishLoad() {
   for (RowId r = 0; r < row_count_; ++r) {
     if (live_.Get<uint8_t>(r) != 0) live.push_back(r);
   }
-  for (auto& ix : indexes_) {
-    ix->Clear();
-    absl::Status s = ix->BulkInsert(live);
-    if (!s.ok()) return absl::DataLossError(StrCat("loading ", def_.name, ": ", s.message()));
+  for (size_t i = 0; i < indexes_.size(); ++i) {
+    absl::Status s = BuildIndex(i, live);
+    if (!s.ok()) return absl::DataLossError(StrCat("loading ", s.message()));
   }
+  absl::Status s = CheckLoadedIds(live);
+  if (!s.ok()) return absl::DataLossError(StrCat("loading ", s.message()));
+  return absl::OkStatus();
+}
+
+void Table::ResetForAppend(size_t rows) {
+  VOX_DCHECK(row_count_ == 0 && live_count_ == 0);
+  for (size_t c = 0; c < columns_.size(); ++c) columns_[c] = Column(def_.columns[c]);
+  live_ = Column(kLiveColumn);
+  capacity_ = 0;
+  free_rows_.clear();
+  Reserve(rows);
+}
+
+void Table::FullChunkMemory(size_t c, const uint64_t columns[4],
+                            std::vector<std::span<const uint8_t>>* out) const {
+  live_.FullChunkMemory(c, out);
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if ((columns[i >> 6] >> (i & 63)) & 1) columns_[i].FullChunkMemory(c, out);
+  }
+}
+
+absl::Status Table::BuildIndex(size_t i, std::span<const RowId> live) {
+  TableIndex& ix = *indexes_[i];
+  ix.Clear();
+  absl::Status s;
+  if (ix.def().kind == IndexKind::kUniqueHash) {
+    // A hash index sizes its table for every row it is given: give it only
+    // the rows it holds (those its predicate admits; for the primary key,
+    // the ids that do not self-locate), or a partial index, and the primary
+    // key of engine-minted ids, would reserve slots for the whole table.
+    std::vector<RowId> held;
+    for (RowId r : live) {
+      if (ix.Matches(r) && !(i == 0 && HashTableIndex::SelfLocated(id(r), r))) held.push_back(r);
+    }
+    s = ix.BulkInsert(held);
+  } else {
+    s = ix.BulkInsert(live);
+  }
+  if (!s.ok()) return absl::Status(s.code(), StrCat(def_.name, ": ", s.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Table::CheckLoadedIds(std::span<const RowId> live) const {
   // Self-locating ids skip the primary index: check they are unique too.
   for (RowId r : live) {
     const Uuid my = id(r);
@@ -278,8 +321,7 @@ absl::Status Table::FinishLoad() {
       twice = primary_->Find(key) != kNoRow;
     }
     if (twice) {
-      return absl::DataLossError(
-          StrCat("loading ", def_.name, ": id ", FormatUuid(my), " appears twice"));
+      return absl::AlreadyExistsError(StrCat(def_.name, ": id ", FormatUuid(my), " appears twice"));
     }
   }
   return absl::OkStatus();

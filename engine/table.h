@@ -9,6 +9,7 @@
 #define VOXDB_ENGINE_TABLE_H_
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -112,6 +113,27 @@ class Table {
   Column& mutable_column(ColumnId c) { return columns_[c]; }
   void SetLive(RowId r, bool live) { live_.Put<uint8_t>(r, live ? 1 : 0); }
   absl::Status FinishLoad();
+
+  // Bulk appending (BulkLoader). REQUIRES: row_count() == 0. Frees the
+  // columns' storage, with any bytes a rolled-back insert left there, so
+  // that rows allocated from now on start all zero and null; then makes
+  // room for `rows` rows.
+  void ResetForAppend(size_t rows);
+  // Column::FullChunkMemory of chunk `c` of liveness and of the columns
+  // in `columns` (a bitset by ColumnId).
+  void FullChunkMemory(size_t c, const uint64_t columns[4],
+                       std::vector<std::span<const uint8_t>>* out) const;
+
+  // FinishLoad's index work in parts, for loaders that build indexes on
+  // several threads (BulkLoader). `live` lists every live row, ascending.
+  // BuildIndex(i, live) fills index i (i < index_count()) from scratch.
+  // CheckLoadedIds, run after index 0 is built, finds an id held by two
+  // rows. Calls for different indexes of this table may run at the same
+  // time on different threads, provided nothing writes the table meanwhile:
+  // each writes only its own index and reads the columns. AlreadyExists
+  // naming the table on a unique clash.
+  absl::Status BuildIndex(size_t i, std::span<const RowId> live);
+  absl::Status CheckLoadedIds(std::span<const RowId> live) const;
 
   // Replay of a logged row image at its exact row id: PrepareRowForReplay
   // makes row `r` addressable (extending the table with dead rows), dead and

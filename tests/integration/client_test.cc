@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -19,6 +20,15 @@ using std::chrono::steady_clock;
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+// Whether /proc says the process is stopped (state T).
+bool IsStopped(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'T';
 }
 
 class ClientTest : public ::testing::Test {
@@ -137,6 +147,11 @@ TEST_F(ClientTest, ACallTimesOutAndTheConnectionRecovers) {
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE((*c)->Call(rpc::Stats{}).ok());
   server.Signal(SIGSTOP);
+  // kill(2) only queues the signal: wait until the process is stopped.
+  for (int i = 0; i < 200 && !IsStopped(server.pid()); ++i) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_TRUE(IsStopped(server.pid()));
   const auto start = steady_clock::now();
   auto late = (*c)->Call(rpc::Stats{});
   const auto waited = steady_clock::now() - start;

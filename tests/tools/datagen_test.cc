@@ -14,6 +14,7 @@
 #include "engine/value.h"
 #include "gtest/gtest.h"
 #include "schema/str.h"
+#include "tests/engine/test_util.h"
 
 namespace vox {
 namespace {
@@ -523,33 +524,52 @@ TEST(DatagenOptionsTest, RefusesABadScaleOrAFullDatabase) {
             absl::StatusCode::kFailedPrecondition);
 }
 
-// The CI-sized data set, with progress reporting.
-TEST(DatagenScaleTest, HundredthScaleKeepsEveryInvariant) {
-  constexpr double kScale = 0.01;
-  Database db(WorkloadDatabaseOptions(42));
-  struct Call {
-    std::string phase;
-    uint64_t done, total;
-  };
-  std::vector<Call> calls;
+// Bulk loading and the Txn path write the same rows, and a database with a
+// CommitSink (a WAL) attached gets every row through Txn, so logged.
+TEST_F(DatagenTest, BulkLoadWritesTheRowsTxnWrites) {
+  Database by_txn(WorkloadDatabaseOptions(7));
   absl::StatusOr<GeneratedData> data =
-      GenerateWorkload(db, {.scale = kScale,
-                            .seed = 42,
-                            .progress = [&](std::string_view phase, uint64_t done, uint64_t total) {
-                              calls.push_back({std::string(phase), done, total});
-                            }});
+      GenerateWorkload(by_txn, {.scale = kScale, .seed = 7, .bulk = false});
   ASSERT_TRUE(data.ok()) << data.status();
-  std::printf("SF=%g: %llu rows in %.2f s\n", kScale,
-              static_cast<unsigned long long>(data->total_rows), data->load_seconds);
-  ExpectRowCounts(db, *data, kScale);
-  ExpectInvariants(db, *data);
+  EXPECT_EQ(testing::DumpDb(*loaded_->db), testing::DumpDb(by_txn));
+  EXPECT_EQ(data->rows, loaded_->data.rows);
+  EXPECT_EQ(data->active_users, loaded_->data.active_users);
+  EXPECT_EQ(data->funded_users, loaded_->data.funded_users);
+  EXPECT_EQ(data->banned.size(), loaded_->data.banned.size());
+  for (const TableDef& def : kTables) {
+    for (size_t i = 0; i < by_txn.table(def.id).index_count(); ++i) {
+      EXPECT_EQ(loaded_->db->table(def.id).index(i).size(), by_txn.table(def.id).index(i).size())
+          << def.name << " " << by_txn.table(def.id).index(i).def().name;
+    }
+  }
+}
 
-  // Progress: phases in order, each from 0 to its total, not too chatty.
-  const std::vector<std::string> phases = {"reference", "users",   "rooms",
-                                           "ledger",    "wallets", "transactions"};
+TEST(DatagenOptionsTest, ADatabaseWithACommitSinkIsLoadedThroughTxn) {
+  struct Sink : CommitSink {
+    void OnCommit(const Txn& txn) override { rows += txn.changes().size(); }
+    uint64_t rows = 0;
+  } sink;
+  Database db(WorkloadDatabaseOptions(3));
+  db.set_commit_sink(&sink);
+  absl::StatusOr<GeneratedData> data = GenerateWorkload(db, {.scale = 0.0005, .seed = 3});
+  db.set_commit_sink(nullptr);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(sink.rows, data->total_rows);
+  Database bulk(WorkloadDatabaseOptions(3));
+  ASSERT_TRUE(GenerateWorkload(bulk, {.scale = 0.0005, .seed = 3}).ok());
+  EXPECT_EQ(testing::DumpDb(db), testing::DumpDb(bulk));
+}
+
+struct ProgressCall {
+  std::string phase;
+  uint64_t done, total;
+};
+
+// Phases in order, each from 0 to its total, never going back.
+void ExpectPhases(const std::vector<ProgressCall>& calls, const std::vector<std::string>& phases) {
   std::vector<std::string> seen;
   for (size_t i = 0; i < calls.size(); ++i) {
-    const Call& c = calls[i];
+    const ProgressCall& c = calls[i];
     EXPECT_LE(c.done, c.total) << c.phase;
     if (seen.empty() || seen.back() != c.phase) {
       EXPECT_EQ(c.done, 0u) << c.phase;
@@ -562,8 +582,51 @@ TEST(DatagenScaleTest, HundredthScaleKeepsEveryInvariant) {
     }
   }
   EXPECT_EQ(seen, phases);
-  EXPECT_LE(calls.size(), 2 * phases.size() + data->total_rows / 100'000 + 1);
-  EXPECT_GT(calls.size(), 2 * phases.size());  // some in-phase reports too
+}
+
+// The CI-sized data set, with progress reporting.
+TEST(DatagenScaleTest, HundredthScaleKeepsEveryInvariant) {
+  constexpr double kScale = 0.01;
+  Database db(WorkloadDatabaseOptions(42));
+  std::vector<ProgressCall> calls;
+  absl::StatusOr<GeneratedData> data =
+      GenerateWorkload(db, {.scale = kScale,
+                            .seed = 42,
+                            .progress =
+                                [&](std::string_view phase, uint64_t done, uint64_t total) {
+                                  calls.push_back({std::string(phase), done, total});
+                                },
+                            .progress_seconds = 0});
+  ASSERT_TRUE(data.ok()) << data.status();
+  std::printf("SF=%g: %llu rows in %.2f s\n", kScale,
+              static_cast<unsigned long long>(data->total_rows), data->load_seconds);
+  ExpectRowCounts(db, *data, kScale);
+  ExpectInvariants(db, *data);
+
+  // Progress: with no interval, a report every 10,000 rows or so.
+  const std::vector<std::string> phases = {"reference", "users",        "rooms",  "ledger",
+                                           "wallets",   "transactions", "indexes"};
+  ExpectPhases(calls, phases);
+  EXPECT_LE(calls.size(), 2 * phases.size() + data->total_rows / 10'000 + 1);
+  EXPECT_GT(calls.size(), 2 * phases.size() + data->total_rows / 40'000);
+}
+
+// With the default interval: the phases' starts and ends, and at most one
+// report a second in between.
+TEST(DatagenOptionsTest, ProgressComesAtMostOnceASecond) {
+  Database db(WorkloadDatabaseOptions(5));
+  std::vector<ProgressCall> calls;
+  absl::StatusOr<GeneratedData> data = GenerateWorkload(
+      db, {.scale = 0.002,
+           .seed = 5,
+           .progress = [&](std::string_view phase, uint64_t done, uint64_t total) {
+             calls.push_back({std::string(phase), done, total});
+           }});
+  ASSERT_TRUE(data.ok()) << data.status();
+  const std::vector<std::string> phases = {"reference", "users",        "rooms",  "ledger",
+                                           "wallets",   "transactions", "indexes"};
+  ExpectPhases(calls, phases);
+  EXPECT_LE(calls.size(), 2 * phases.size() + static_cast<size_t>(data->load_seconds) + 1);
 }
 
 }  // namespace

@@ -3,18 +3,27 @@
 // tagged rooms with their participants, recordings and audit trails, and a
 // coin ledger (wallets and transfers) whose counters add up.
 //
-// Use it to load a database for benchmarks, demos and tests. Every row goes
-// in through Txn (validated, indexed), committed in batches, so the result
-// keeps every engine invariant: room counters match their participants, the
-// ledger balances and no user wallet is below zero, soft-deleted users are
-// present nowhere, and so on (tests/tools/datagen_test.cc checks them all).
+// Use it to load a fresh database for benchmarks, demos and tests. By
+// default the rows are bulk loaded (engine/bulk_load.h): appended to the
+// columns with the values checked, and every index built once per table, on
+// background threads, as the generator finishes with the table. With
+// `bulk = false`, or when a CommitSink is attached to `db`, every row goes
+// in through Txn instead (validated, indexed, committed in batches, slow).
+// Either way the rows are the same and keep every engine invariant: room
+// counters match their participants, the ledger balances and no user
+// wallet is below zero, soft-deleted users are present nowhere, and so on
+// (tests/tools/datagen_test.cc checks them all).
+//
+// A bulk load writes no WAL record (nor does a load without a CommitSink):
+// a server that serves the data must snapshot it before taking logged
+// writes, as voxdb does after its demo load.
 //
 // The same options give the same rows, uuids included: the generator mints
 // the ids itself (UUIDv7 over each row's own creation time) from `seed`.
 //
-// Cost: index maintenance dominates (random-order B-tree and hash inserts).
-// On the 2-core dev machine SF=0.1 takes ~10 s and ~1.2 GB resident; time
-// grows a little faster than the row count.
+// Cost on the 2-core dev machine (docs/benchmarks.md, "Loading the data
+// set"): SF=1 bulk loads in ~30 s, 8.6 GiB resident after (9.8 GiB at the
+// peak, while the largest indexes build); through Txn ~90 s; SF=0.1 ~2 s.
 //
 // At SF=1 (the reference size) it writes about 80 million rows: 1M users,
 // ~1.3M auth_providers, 2M rooms, 20M room_participants, 200k recordings,
@@ -49,10 +58,18 @@ struct GenerateOptions {
   double scale = 0.01;
   uint64_t seed = 42;
   Timestamp now = kWorkloadNow;
-  // Called with (phase, done, total) when a phase starts and ends, and about
-  // every 100,000 rows in between. Phases, in order: "reference", "users",
-  // "rooms", "ledger", "wallets", "transactions". May be empty.
+  // Bulk load (default; see above). false: every row through Txn, the
+  // slow reference path that gives the same rows.
+  bool bulk = true;
+  // Called with (phase, done, total) when a phase starts and ends, and
+  // in between at most once per `progress_seconds`. Phases, in order:
+  // "reference", "users", "rooms", "ledger", "wallets", "transactions",
+  // then, for a bulk load, "indexes" (done and total count rows once per
+  // index of their table, for the index work left when the last rows are
+  // written). On the calling thread. May be empty.
   std::function<void(std::string_view phase, uint64_t done, uint64_t total)> progress;
+  // 0: an in-phase call every 10,000 rows (tests).
+  double progress_seconds = 1.0;
 };
 
 // Options for the Database to generate into: its own id generator (used by
