@@ -56,13 +56,7 @@ class ReportsTest : public ::testing::Test {
   // Runs `op`, expecting success; its answer (a default one on failure).
   template <typename Op>
   typename Op::Result Ok(const Op& op) {
-    auto r = client_->Call(op);
-    if constexpr (std::is_void_v<typename Op::Result>) {
-      EXPECT_TRUE(r.ok()) << r;
-    } else {
-      EXPECT_TRUE(r.ok()) << r.status();
-      return r.ok() ? *std::move(r) : typename Op::Result{};
-    }
+    return CallOk(*client_, op);
   }
   template <typename Op>
   absl::Status Refusal(const Op& op) {

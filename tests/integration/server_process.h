@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -78,6 +79,19 @@ class ServerProcess {
   uint16_t port_ = 0, metrics_port_ = 0;
   FILE* out_ = nullptr;
 };
+
+// Runs `op`, expecting success (a test failure otherwise); its answer, or a
+// default one on failure.
+template <typename Op>
+typename Op::Result CallOk(Client& client, const Op& op) {
+  auto r = client.Call(op);
+  if constexpr (std::is_void_v<typename Op::Result>) {
+    EXPECT_TRUE(r.ok()) << r;
+  } else {
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *std::move(r) : typename Op::Result{};
+  }
+}
 
 }  // namespace vox
 
