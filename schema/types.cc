@@ -20,9 +20,22 @@ int HexValue(char c) {
 
 }  // namespace
 
+void AppendUuid(std::string& out, const Uuid& u) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char buf[36];
+  int at = 0;
+  for (int nibble = 0; nibble < 32; ++nibble) {
+    if (nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20) buf[at++] = '-';
+    const uint64_t word = nibble < 16 ? u.hi : u.lo;
+    buf[at++] = kHex[(word >> (60 - 4 * (nibble % 16))) & 0xf];
+  }
+  out.append(buf, sizeof buf);
+}
+
 std::string FormatUuid(const Uuid& u) {
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", u.hi >> 32, (u.hi >> 16) & 0xffff,
-                         u.hi & 0xffff, u.lo >> 48, u.lo & 0xffffffffffffULL);
+  std::string out;
+  AppendUuid(out, u);
+  return out;
 }
 
 absl::StatusOr<Uuid> ParseUuid(std::string_view text) {
@@ -45,8 +58,52 @@ absl::StatusOr<Uuid> ParseUuid(std::string_view text) {
   return Uuid{words[0], words[1]};
 }
 
+void AppendTimestamp(std::string& out, Timestamp ts) {
+  // 1000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z: four-digit
+  // years (absl does not pad shorter ones).
+  constexpr Timestamp kMin = -30610224000LL * kMicrosPerSecond;
+  constexpr Timestamp kMax = 253402300800LL * kMicrosPerSecond - 1;
+  if (ts < kMin || ts > kMax) {
+    out += absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::FromUnixMicros(ts), absl::UTCTimeZone());
+    return;
+  }
+  constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
+  int64_t days = ts / kMicrosPerDay;
+  int64_t micros = ts % kMicrosPerDay;
+  if (micros < 0) {
+    micros += kMicrosPerDay;
+    --days;
+  }
+  // Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil, inverted).
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2);
+  const int64_t second_of_day = micros / kMicrosPerSecond;
+  const int64_t fraction = micros % kMicrosPerSecond;
+  char buf[] = "0000-00-00T00:00:00.000000Z";
+  const auto put = [&](int at, int digits, int64_t v) {
+    for (int i = at + digits - 1; i >= at; --i, v /= 10) buf[i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, 4, year);
+  put(5, 2, month);
+  put(8, 2, day);
+  put(11, 2, second_of_day / 3600);
+  put(14, 2, second_of_day / 60 % 60);
+  put(17, 2, second_of_day % 60);
+  put(20, 6, fraction);
+  out.append(buf, sizeof buf - 1);  // without the terminating NUL
+}
+
 std::string FormatTimestamp(Timestamp ts) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::FromUnixMicros(ts), absl::UTCTimeZone());
+  std::string out;
+  AppendTimestamp(out, ts);
+  return out;
 }
 
 absl::StatusOr<Timestamp> ParseTimestamp(std::string_view text) {

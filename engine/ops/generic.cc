@@ -1,5 +1,7 @@
 #include "engine/ops/generic.h"
 
+#include <algorithm>
+#include <charconv>
 #include <vector>
 
 #include "engine/internal/op_util.h"
@@ -96,29 +98,51 @@ void AppendJsonValue(const Database& db, const Table& t, RowId row, ColumnId c, 
       *out += t.GetBool(row, c) ? "true" : "false";
       break;
     case ColumnType::kInt32:
-    case ColumnType::kInt64:
-      *out += StrCat(t.GetInt(row, c));
+    case ColumnType::kInt64: {
+      char buf[24];
+      const auto end = std::to_chars(buf, buf + sizeof buf, t.GetInt(row, c)).ptr;
+      out->append(buf, end);
       break;
+    }
     case ColumnType::kTimestamp:
-      *out += StrCat("\"", FormatTimestamp(t.GetTime(row, c)), "\"");
+      *out += '"';
+      AppendTimestamp(*out, t.GetTime(row, c));
+      *out += '"';
       break;
     case ColumnType::kEnum:
-      *out += StrCat("\"", GetEnum(col.enum_id).values[t.GetInt(row, c)], "\"");
+      *out += '"';
+      *out += GetEnum(col.enum_id).values[t.GetInt(row, c)];
+      *out += '"';
       break;
     case ColumnType::kUuid:
-      *out += StrCat("\"", FormatUuid(t.GetUuid(row, c)), "\"");
+      *out += '"';
+      AppendUuid(*out, t.GetUuid(row, c));
+      *out += '"';
       break;
     case ColumnType::kInet:
       *out += StrCat("\"", FormatInet(t.GetUuid(row, c)), "\"");
       break;
-    case ColumnType::kString:
-      *out += internal::JsonString(t.GetString(row, c));
+    case ColumnType::kString: {
+      const std::string_view text = t.GetString(row, c);
+      const bool plain = std::none_of(text.begin(), text.end(), [](char ch) {
+        return ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20;
+      });
+      if (plain) {
+        *out += '"';
+        *out += text;
+        *out += '"';
+      } else {
+        *out += internal::JsonString(text);
+      }
       break;
+    }
     case ColumnType::kJson:
       *out += t.GetString(row, c);
       break;
     case ColumnType::kRef:
-      *out += StrCat("\"", FormatUuid(db.table(col.ref_table).id(t.GetRef(row, c))), "\"");
+      *out += '"';
+      AppendUuid(*out, db.table(col.ref_table).id(t.GetRef(row, c)));
+      *out += '"';
       break;
     case ColumnType::kTags: {
       uint16_t ids[kMaxTagsPerRoom];
@@ -138,14 +162,18 @@ void AppendJsonValue(const Database& db, const Table& t, RowId row, ColumnId c, 
 
 std::string RowToJson(const Database& db, TableId table, RowId row, bool include_secrets) {
   const Table& t = db.table(table);
-  std::string out = "{";
+  std::string out;
+  out.reserve(512);
+  out += '{';
   bool first = true;
   for (ColumnId c = 0; c < t.def().columns.size(); ++c) {
     const ColumnDef& col = t.def().columns[c];
     if (col.Has(kSecret) && !include_secrets) continue;
-    if (!first) out += ",";
+    if (!first) out += ',';
     first = false;
-    out += StrCat("\"", col.name, "\":");
+    out += '"';
+    out += col.name;
+    out += "\":";
     AppendJsonValue(db, t, row, c, &out);
   }
   out += "}";
