@@ -31,31 +31,52 @@ struct DatabaseOptions {
   uint64_t id_seed = 0;
 };
 
+namespace internal {
+// A bit per TableId for every table the calling thread reached through a
+// Database accessor (table() or an index) since ResetTablesTouched(). The
+// server releases a read's answer once the tables the read looked at are
+// durable, not everything committed (net/internal/dispatch.cc).
+inline thread_local uint32_t tables_touched = 0;
+static_assert(kTableCount <= 32, "tables_touched has a bit per table");
+}  // namespace internal
+inline void ResetTablesTouched() { internal::tables_touched = 0; }
+inline uint32_t TablesTouched() { return internal::tables_touched; }
+
 class Database {
  public:
   explicit Database(DatabaseOptions options = {});
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  Table& table(TableId t) { return *tables_[static_cast<size_t>(t)]; }
-  const Table& table(TableId t) const { return *tables_[static_cast<size_t>(t)]; }
+  Table& table(TableId t) {
+    Touch(t);
+    return *tables_[static_cast<size_t>(t)];
+  }
+  const Table& table(TableId t) const {
+    Touch(t);
+    return *tables_[static_cast<size_t>(t)];
+  }
 
   // The index at position `no` of kIndexes (use IndexNo("name")), by kind.
   // range() serves both ordered and grouped indexes.
   const RangeIndex& range(size_t no) const {
     VOX_DCHECK(kIndexes[no].kind != IndexKind::kUniqueHash);
+    Touch(kIndexes[no].table);
     return static_cast<const RangeIndex&>(*indexes_[no]);
   }
   const OrderedTableIndex& ordered(size_t no) const {
     VOX_DCHECK(kIndexes[no].kind == IndexKind::kOrdered);
+    Touch(kIndexes[no].table);
     return static_cast<const OrderedTableIndex&>(*indexes_[no]);
   }
   const GroupedTableIndex& grouped(size_t no) const {
     VOX_DCHECK(kIndexes[no].kind == IndexKind::kGrouped);
+    Touch(kIndexes[no].table);
     return static_cast<const GroupedTableIndex&>(*indexes_[no]);
   }
   const HashTableIndex& hash(size_t no) const {
     VOX_DCHECK(kIndexes[no].kind == IndexKind::kUniqueHash);
+    Touch(kIndexes[no].table);
     return static_cast<const HashTableIndex&>(*indexes_[no]);
   }
 
@@ -95,6 +116,8 @@ class Database {
   void CountCommit() { ++commits_; }
 
  private:
+  static void Touch(TableId t) { internal::tables_touched |= uint32_t{1} << static_cast<size_t>(t); }
+
   std::array<std::unique_ptr<Table>, kTableCount> tables_;
   std::array<const TableIndex*, kIndexCount> indexes_{};
   std::array<std::vector<Referrer>, kTableCount> referrers_;

@@ -1,5 +1,6 @@
 #include "wal/wal_sink.h"
 
+#include "engine/txn.h"
 #include "wal/change_codec.h"
 
 namespace vox {
@@ -10,6 +11,9 @@ void WalCommitSink::OnCommit(const Txn& txn) {
   auto lsn = writer_.Append(buffer_);
   if (lsn.ok()) {
     last_lsn_ = *lsn;
+    for (const RowChange& change : txn.changes()) {
+      table_lsn_[static_cast<size_t>(change.table)] = *lsn;
+    }
   } else if (status_.ok()) {
     status_ = lsn.status();
   }

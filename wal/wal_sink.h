@@ -5,6 +5,8 @@
 #ifndef VOXDB_WAL_WAL_SINK_H_
 #define VOXDB_WAL_WAL_SINK_H_
 
+#include <algorithm>
+#include <array>
 #include <string>
 
 #include "engine/database.h"
@@ -23,12 +25,23 @@ class WalCommitSink final : public CommitSink {
   // error (the log is then stopped: the caller must stop taking writes and
   // must not acknowledge the transaction that hit it).
   uint64_t last_lsn() const { return last_lsn_; }
+  // The LSN of the last transaction appended that changed one of the
+  // tables in `tables` (a bit per TableId; 0: none did). What a read of
+  // those tables saw is durable once the log is durable up to here.
+  uint64_t last_lsn_of(uint32_t tables) const {
+    uint64_t lsn = 0;
+    for (size_t t = 0; t < kTableCount; ++t) {
+      if (tables & (uint32_t{1} << t)) lsn = std::max(lsn, table_lsn_[t]);
+    }
+    return lsn;
+  }
   const absl::Status& status() const { return status_; }
 
  private:
   WalWriter& writer_;
   std::string buffer_;
   uint64_t last_lsn_ = 0;
+  std::array<uint64_t, kTableCount> table_lsn_{};
   absl::Status status_;
 };
 

@@ -247,18 +247,27 @@ Dispatched Dispatch(EngineParts& engine, const wire::Request& request, Role role
   if (batch == nullptr && IsReport(op)) return DispatchReport(engine, request);
   fb::FlatBufferBuilder fbb(512);
   Call call{engine, *engine.db, OpContext{.now = now}, fbb};
+  ResetTablesTouched();
   const Outcome r =
       batch != nullptr ? ExecuteBatch(call, *batch) : ExecuteOp(call, op, request.op());
+  const uint32_t tables_read = TablesTouched();
   if (write && engine.sink != nullptr && !engine.sink->status().ok()) {
     // The log stopped while this transaction was being appended: it must
     // not be acknowledged.
     return {ErrorFrame(id, engine.sink->status()), 0};
   }
   // Whatever the answer could have seen must be durable before it leaves,
-  // a refusal included (it may have read state not yet durable). Only a
-  // read may opt out: a write is acknowledged once durable, always.
+  // a refusal included (it may have read state not yet durable). A write
+  // waits for itself (the last LSN); a read only for the last transaction
+  // that changed a table it looked at, so a user lookup does not wait for
+  // the fdatasync of a join it could not have seen. Only a read may opt
+  // out: a write is acknowledged once durable, always.
   const bool unsynced = request.read_unsynced() && !write;
-  const uint64_t lsn = unsynced || engine.sink == nullptr ? 0 : engine.sink->last_lsn();
+  uint64_t lsn = 0;
+  if (!unsynced && engine.sink != nullptr) {
+    lsn = write || tables_read == 0 ? engine.sink->last_lsn()
+                                    : engine.sink->last_lsn_of(tables_read);
+  }
   if (!r.ok()) return {ErrorFrame(id, r.status()), lsn};
   fbb.FinishSizePrefixed(OkResponse(fbb, id, *r));
   return {{fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()}, lsn};

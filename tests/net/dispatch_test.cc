@@ -1416,6 +1416,57 @@ TEST_F(DispatchTest, ABatchIsAWriteUnlessAllItsOpsRead) {
   db_.set_commit_sink(nullptr);
 }
 
+// A read waits only for the last transaction that changed a table it read.
+TEST_F(DispatchTest, AReadWaitsOnlyForTheTablesItRead) {
+  testing::TempDir dir;
+  FileIoLogDevice device(PosixFileIo());
+  auto wal = WalWriter::Open(PosixFileIo(), device,
+                             {.dir = dir.path() + "/wal", .database_id = engine_.database_id}, {});
+  ASSERT_TRUE(wal.ok()) << wal.status();
+  WalCommitSink sink(**wal);
+  db_.set_commit_sink(&sink);
+  engine_.wal = wal->get();
+  engine_.sink = &sink;
+  engine_.durability = Durability::kFsync;
+
+  const Uuid alice = Register("alice");
+  const uint64_t registered = sink.last_lsn();
+  ASSERT_GT(registered, 0u);
+  ASSERT_EQ(Send(Op::TopUp, [&](B& b) { return wire::CreateTopUp(b, W(alice), 5); }).code(),
+            absl::StatusCode::kOk);
+  const uint64_t topped_up = sink.last_lsn();
+  ASSERT_GT(topped_up, registered);
+  auto by_name = [&](B& b) { return wire::CreateUserByUsername(b, b.CreateString("alice")); };
+  auto balance = [&](B& b) { return wire::CreateGetWalletBalance(b, W(alice)); };
+  // The top-up changed wallets, transactions and audit_logs, not users.
+  Reply user = Send(Op::UserByUsername, by_name);
+  ASSERT_EQ(user.code(), absl::StatusCode::kOk) << user.message();
+  EXPECT_EQ(user.needs_lsn, registered);
+  Reply wallet = Send(Op::GetWalletBalance, balance);
+  ASSERT_EQ(wallet.code(), absl::StatusCode::kOk) << wallet.message();
+  EXPECT_EQ(wallet.needs_lsn, topped_up);
+  // A refused read waits the same way: it may have seen the same state.
+  Reply missing = Send(Op::UserByUsername,
+                       [&](B& b) { return wire::CreateUserByUsername(b, b.CreateString("bob")); });
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.needs_lsn, registered);
+  // A profile change moves the users table on; a write always waits for itself.
+  Reply update = Send(Op::UpdateProfile, [&](B& b) {
+    return wire::CreateUpdateProfile(b, W(alice), 0, 0, b.CreateString("Alice A."));
+  });
+  ASSERT_EQ(update.code(), absl::StatusCode::kOk) << update.message();
+  EXPECT_EQ(update.needs_lsn, sink.last_lsn());
+  const uint64_t updated = sink.last_lsn();
+  EXPECT_EQ(Send(Op::UserByUsername, by_name).needs_lsn, updated);
+  // The balance read resolves the user too: it waits for the update.
+  EXPECT_EQ(Send(Op::GetWalletBalance, balance).needs_lsn, updated);
+  ASSERT_EQ(Send(Op::TopUp, [&](B& b) { return wire::CreateTopUp(b, W(alice), 5); }).code(),
+            absl::StatusCode::kOk);
+  EXPECT_EQ(Send(Op::UserByUsername, by_name).needs_lsn, updated);
+  EXPECT_EQ(Send(Op::GetWalletBalance, balance).needs_lsn, sink.last_lsn());
+  db_.set_commit_sink(nullptr);
+}
+
 // ---- Reports --------------------------------------------------------------------
 
 // The sum of `column` over the rows of the result's table `name` (-1: no
