@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include <asio.hpp>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -25,6 +26,11 @@ using asio::ip::tcp;
 using net::Role;
 
 namespace {
+
+// One turn of a spin-wait: the core stays awake (an idle vCPU is slow to
+// wake), but a runnable thread waiting for it (a report, a client on the
+// same machine) gets it first.
+inline void CpuRelax() { std::this_thread::yield(); }
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
@@ -214,6 +220,7 @@ class Server::Impl {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Task> tasks_;
+  std::atomic<size_t> queued_{0};  // tasks_.size(), for the engine thread's spin
   bool stopping_ = false;
   bool stopped_ = false;
   DurabilityGate gate_;
@@ -463,7 +470,23 @@ absl::Status Server::Impl::Start() {
   network_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "vox-net");
     auto guard = asio::make_work_guard(io_);
-    io_.run();
+    const auto spin = std::chrono::microseconds(options_.spin_us);
+    while (!io_.stopped()) {
+      // Handlers while there are any; then keep polling for `spin` before
+      // blocking in epoll (ServerOptions::spin_us).
+      auto idle_since = std::chrono::steady_clock::now();
+      while (spin.count() > 0 && !io_.stopped()) {
+        const auto now = std::chrono::steady_clock::now();
+        if (io_.poll() > 0) {
+          idle_since = now;
+        } else if (now - idle_since >= spin) {
+          break;
+        } else {
+          CpuRelax();
+        }
+      }
+      io_.run_one();
+    }
   });
   return absl::OkStatus();
 }
@@ -493,6 +516,7 @@ void Server::Impl::Enqueue(std::shared_ptr<Connection> conn, std::vector<uint8_t
   {
     std::lock_guard<std::mutex> lock(mu_);
     tasks_.push_back({std::move(conn), std::move(request), read_at});
+    queued_.store(tasks_.size(), std::memory_order_release);
   }
   cv_.notify_one();
 }
@@ -563,8 +587,17 @@ void Server::Impl::ReportLoop() {
 }
 
 void Server::Impl::EngineLoop() {
+  const auto spin = std::chrono::microseconds(options_.spin_us);
   while (true) {
     Task task;
+    // Out of work: look for more for a while before sleeping (ServerOptions::spin_us).
+    if (spin.count() > 0 && queued_.load(std::memory_order_acquire) == 0) {
+      const auto until = std::chrono::steady_clock::now() + spin;
+      while (queued_.load(std::memory_order_acquire) == 0 &&
+             std::chrono::steady_clock::now() < until) {
+        CpuRelax();
+      }
+    }
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !tasks_.empty(); });
@@ -594,6 +627,7 @@ void Server::Impl::EngineLoop() {
       if (tasks_.empty()) continue;
       task = std::move(tasks_.front());
       tasks_.pop_front();
+      queued_.store(tasks_.size(), std::memory_order_release);
     }
     const wire::Request* req = wire::GetSizePrefixedRequest(task.request.data());
     // The transaction clock: wall time, never going backwards.

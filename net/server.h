@@ -44,6 +44,12 @@ struct ServerOptions {
   // Reports queued or running at once (at least 1); past that a report is
   // refused with RESOURCE_EXHAUSTED.
   int max_reports = 64;
+  // Once out of work, the engine and network threads keep looking for more
+  // this long (microseconds) before they sleep. A request wakes three
+  // sleeping threads on its way; on a VM an idle vCPU takes ~15 us to wake,
+  // so at low load spinning takes one client's round trip from ~75 to ~20 us
+  // (docs/benchmarks.md). An idle server spins for nothing. 0: sleep at once.
+  int spin_us = 50;
 };
 
 class ServerMetrics;

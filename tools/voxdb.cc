@@ -45,6 +45,9 @@ ABSL_FLAG(int, report_threads, 1,
           "threads computing reports (IdentityReport, ..., docs/reports.md) on snapshots, off the "
           "engine thread; writes go on while they run. At most 64 reports are queued or running "
           "at once; more are refused with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, spin_us, 50,
+          "microseconds the engine and network threads look for more work before sleeping "
+          "(0: sleep at once)");
 ABSL_FLAG(double, maintenance_interval_s, 10,
           "run time-based work (expired mutes, bans, recordings, reservations) this often");
 
@@ -71,7 +74,12 @@ int Main() {
                         .idle_timeout_seconds = absl::GetFlag(FLAGS_idle_timeout_s),
                         .token_file = absl::GetFlag(FLAGS_token_file),
                         .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
-                        .report_threads = absl::GetFlag(FLAGS_report_threads)};
+                        .report_threads = absl::GetFlag(FLAGS_report_threads),
+                        .spin_us = absl::GetFlag(FLAGS_spin_us)};
+  if (options.spin_us < 0) {
+    Log("--spin_us must be at least 0");
+    return 2;
+  }
   if (options.report_threads < 1) {
     Log("--report_threads must be at least 1");
     return 2;
