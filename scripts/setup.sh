@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libabsl-dev libflatbuffers-dev flatbuffers-compiler liburing-dev libedit-dev
   libxxhash-dev libasio-dev libbenchmark-dev libgtest-dev libgmock-dev
+  # the PostgreSQL peer of the benchmarks (bench/peers/postgres) and its tests
+  libpq-dev postgresql-15
 )
 
 missing=()

@@ -200,6 +200,15 @@ std::vector<int64_t> LabelSteps(BucketWidth width) {
 
 std::vector<XLabel> XLabels(const Chart& chart) {
   const std::vector<int64_t>& buckets = chart.buckets;
+  if (!chart.categories.empty()) {
+    std::vector<XLabel> labels;
+    for (size_t i = 0; i < buckets.size() && i < chart.categories.size(); ++i) {
+      const std::string& c = chart.categories[i];
+      const size_t nl = c.find('\n');
+      labels.push_back({i, c.substr(0, nl), nl == std::string::npos ? "" : c.substr(nl + 1)});
+    }
+    return labels;
+  }
   const auto max_labels =
       std::max<size_t>(1, static_cast<size_t>((kPlotRight - kPlotLeft) / kMinLabelSpacing));
   std::vector<size_t> chosen;
@@ -476,7 +485,8 @@ std::string RenderSvg(const Chart& chart) {
     }
   }
   w.Line(Text((kPlotLeft + kPlotRight) / 2, kPlotBottom + 56, "axis-title",
-              "text-anchor=\"middle\" fill=\"#555555\"", AxisTitle(chart.width)));
+              "text-anchor=\"middle\" fill=\"#555555\"",
+              chart.categories.empty() ? AxisTitle(chart.width) : chart.x_title));
   w.Line("</g>");
 
   if (n == 0 || chart.series.empty()) {

@@ -56,6 +56,11 @@ struct Chart {
   // with a negative value bars are grouped.
   bool stacked = false;
   std::string note;  // a footnote under the x axis, e.g. keys not shown
+  // Categories instead of time: one label per bucket ("R1", or two lines
+  // "R1\n32 clients"), every one shown, and the x axis titled `x_title`;
+  // `buckets` then only count the positions.
+  std::vector<std::string> categories;
+  std::string x_title;
 };
 
 // The SVG document. REQUIRES: every series has buckets.size() values.

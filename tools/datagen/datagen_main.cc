@@ -7,8 +7,18 @@
 // --fingerprint prints a hash of every table's rows (all columns, nulls,
 // string bytes): two builds of the generator give the same data exactly
 // when they print the same fingerprints.
+//
+// For the side-by-side benchmark (docs/benchmarks.md) one generation feeds
+// both systems the same rows:
+//   --data_dir=DIR   a new VoxDB data directory holding the data as its first
+//                    snapshot (start `voxdb --data=DIR` on it);
+//   --csv_dir=DIR    one CSV file per table for PostgreSQL's COPY;
+//   --keys=FILE      the keys voxbench draws its parameters from;
+//   --summary=FILE   one JSON line: rows, load time, resident memory,
+//                    snapshot size and time.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -18,7 +28,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "bench/voxbench/keys.h"
+#include "schema/str.h"
+#include "tools/datagen/csv_export.h"
 #include "tools/datagen/datagen.h"
+#include "wal/checkpoint.h"
+#include "wal/file_io.h"
+#include "wal/recovery.h"
 #include "xxhash.h"
 
 ABSL_FLAG(double, scale, 0.1, "scale factor (1: the reference size)");
@@ -26,6 +42,11 @@ ABSL_FLAG(uint64_t, seed, 42, "seed of the generated data");
 ABSL_FLAG(bool, txn, false, "write every row through a validating Txn instead of bulk loading");
 ABSL_FLAG(bool, verify, false, "after the load, check every index against a full scan");
 ABSL_FLAG(bool, fingerprint, false, "after the load, print a hash of every table's rows");
+ABSL_FLAG(std::string, data_dir, "",
+          "write the data set as the first snapshot of this new VoxDB data directory");
+ABSL_FLAG(std::string, csv_dir, "", "write one CSV file per table here (PostgreSQL COPY)");
+ABSL_FLAG(std::string, keys, "", "write voxbench's keys file here");
+ABSL_FLAG(std::string, summary, "", "write a JSON line with the load's figures here");
 ABSL_FLAG(bool, time_indexes, false,
           "after the load, rebuild every index on this thread, one at a time, and time each");
 
@@ -90,6 +111,64 @@ uint64_t Fingerprint(const vox::Table& t) {
   return h;
 }
 
+// Every `step`-th element of `v` (at most about `max` of them): a uniform
+// sample that keeps the file small at SF=1.
+template <typename T>
+std::vector<T> Sample(const std::vector<T>& v, size_t max) {
+  if (v.size() <= max) return v;
+  std::vector<T> out;
+  const double step = static_cast<double>(v.size()) / max;
+  for (size_t i = 0; i < max; ++i) out.push_back(v[static_cast<size_t>(i * step)]);
+  return out;
+}
+
+// voxbench's keys (bench/voxbench/keys.h), read from the generated rows.
+vox::bench::WorkloadKeys BuildKeys(const vox::Database& db, const vox::GeneratedData& data,
+                                   const vox::GenerateOptions& options) {
+  using vox::RowId;
+  using vox::TableId;
+  constexpr size_t kMaxKeys = 100'000;
+  vox::bench::WorkloadKeys keys{.scale = options.scale, .seed = options.seed};
+  const vox::Table& users = db.table(TableId::users);
+  const vox::Table& rooms = db.table(TableId::rooms);
+  const vox::Table& parts = db.table(TableId::room_participants);
+  std::vector<std::string> emails;
+  std::vector<vox::Uuid> uuids;
+  for (RowId u : data.active_users) {
+    if (!users.IsNull(u, vox::users::email)) {
+      emails.emplace_back(users.GetString(u, vox::users::email));
+    }
+    uuids.push_back(users.id(u));
+  }
+  keys.emails = Sample(emails, kMaxKeys);
+  keys.users = Sample(uuids, kMaxKeys);
+  uuids.clear();
+  for (RowId r = 0; r < rooms.row_count(); ++r) {
+    if (rooms.IsLive(r) && rooms.IsNull(r, vox::rooms::deleted_at)) uuids.push_back(rooms.id(r));
+  }
+  keys.rooms = Sample(uuids, kMaxKeys);
+  for (RowId r : data.live_rooms) keys.live_rooms.push_back(rooms.id(r));
+  std::vector<vox::bench::RoomUser> present;
+  for (RowId p = 0; p < parts.row_count(); ++p) {
+    if (!parts.IsLive(p) || !parts.IsNull(p, vox::room_participants::left_at)) continue;
+    if (parts.GetEnum<vox::ParticipantRole>(p, vox::room_participants::role) ==
+        vox::ParticipantRole::HOST) {
+      continue;
+    }
+    const RowId room = parts.GetRef(p, vox::room_participants::room_id);
+    if (rooms.GetEnum<vox::RoomStatus>(room, vox::rooms::status) != vox::RoomStatus::LIVE) continue;
+    present.push_back({rooms.id(room), users.id(parts.GetRef(p, vox::room_participants::user_id))});
+  }
+  keys.present = Sample(present, 2 * kMaxKeys);
+  for (const auto& b : Sample(data.banned, kMaxKeys)) {
+    keys.banned.push_back({rooms.id(b.room), users.id(b.user)});
+  }
+  for (RowId u : data.funded_users) keys.funded.push_back(users.id(u));
+  for (const auto& [name, id] : data.tag_ids) keys.tags.push_back(name);
+  std::sort(keys.tags.begin(), keys.tags.end());
+  return keys;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,6 +198,22 @@ int main(int argc, char** argv) {
   std::printf("SF=%g seed %llu, %s\n", options.scale, static_cast<unsigned long long>(options.seed),
               options.bulk ? "bulk load" : "every row through Txn");
   vox::Database db(vox::WorkloadDatabaseOptions(options.seed));
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  vox::Uuid database_id{};
+  if (!data_dir.empty()) {
+    // A new database: its identity and MANIFEST, nothing else, before the load.
+    auto recovered = vox::Recover(vox::PosixFileIo(), {.data_dir = data_dir}, db);
+    if (!recovered.ok()) {
+      std::fprintf(stderr, "datagen: %s\n", std::string(recovered.status().message()).c_str());
+      return 1;
+    }
+    if (recovered->last_lsn != 0 || !recovered->snapshot.empty()) {
+      std::fprintf(stderr, "datagen: %s already holds a database; give a new directory\n",
+                   data_dir.c_str());
+      return 1;
+    }
+    database_id = recovered->database_id;
+  }
   auto data = vox::GenerateWorkload(db, options);
   if (!phase.empty()) end_phase();
   if (!data.ok()) {
@@ -135,6 +230,60 @@ int main(int argc, char** argv) {
       usage.ru_utime.tv_sec + usage.ru_utime.tv_usec * 1e-6,
       usage.ru_stime.tv_sec + usage.ru_stime.tv_usec * 1e-6, ResidentMiB(),
       usage.ru_maxrss / 1024.0);
+  const double resident_mib = ResidentMiB();
+  std::string summary =
+      vox::StrCat(R"({"system":"voxdb","scale":)", options.scale, R"(,"seed":)", options.seed,
+                  R"(,"rows":)", data->total_rows, R"(,"load_seconds":)", data->load_seconds,
+                  R"(,"resident_bytes_after_load":)",
+                  static_cast<uint64_t>(resident_mib * (1 << 20)));
+  if (!data_dir.empty()) {
+    std::fprintf(stderr, "writing the snapshot into %s ...\n", data_dir.c_str());
+    vox::Checkpointer checkpointer(vox::PosixFileIo(), data_dir, database_id, /*keep=*/3);
+    auto pause = checkpointer.Start(db, 0);
+    auto snap = pause.ok() ? checkpointer.Wait() : absl::StatusOr<vox::SnapshotInfo>(pause.status());
+    if (!snap.ok()) {
+      std::fprintf(stderr, "datagen: snapshot: %s\n", std::string(snap.status().message()).c_str());
+      return 1;
+    }
+    std::printf("snapshot %s: %.1f MiB in %.2f s\n", snap->path.c_str(), snap->bytes / 1048576.0,
+                snap->seconds);
+    summary = vox::StrCat(summary, R"(,"snapshot_bytes":)", snap->bytes, R"(,"snapshot_seconds":)",
+                          snap->seconds);
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_keys); !path.empty()) {
+    const vox::bench::WorkloadKeys keys = BuildKeys(db, *data, options);
+    if (const absl::Status s = vox::bench::WriteKeys(path, keys); !s.ok()) {
+      std::fprintf(stderr, "datagen: keys: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    std::printf("keys: %zu emails, %zu users, %zu rooms, %zu live rooms, %zu present, %zu banned, "
+                "%zu funded, %zu tags -> %s\n",
+                keys.emails.size(), keys.users.size(), keys.rooms.size(), keys.live_rooms.size(),
+                keys.present.size(), keys.banned.size(), keys.funded.size(), keys.tags.size(),
+                path.c_str());
+  }
+  if (const std::string dir = absl::GetFlag(FLAGS_csv_dir); !dir.empty()) {
+    const Clock::time_point t = Clock::now();
+    const absl::Status s = vox::ExportCsv(
+        db, dir, [&](std::string_view table, uint64_t done, uint64_t total) {
+          std::fprintf(stderr, "\rcsv %-20.*s %12llu / %llu (%.0f s)", static_cast<int>(table.size()),
+                       table.data(), static_cast<unsigned long long>(done),
+                       static_cast<unsigned long long>(total), Seconds(t));
+        });
+    std::fprintf(stderr, "\n");
+    if (!s.ok()) {
+      std::fprintf(stderr, "datagen: csv: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    std::printf("csv files in %s (%.1f s)\n", dir.c_str(), Seconds(t));
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_summary); !path.empty()) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (f == nullptr || std::fprintf(f, "%s}\n", summary.c_str()) < 0 || std::fclose(f) != 0) {
+      std::fprintf(stderr, "datagen: cannot write %s\n", path.c_str());
+      return 1;
+    }
+  }
   if (absl::GetFlag(FLAGS_verify)) {
     const Clock::time_point t = Clock::now();
     const absl::Status s = db.VerifyIndexes();
