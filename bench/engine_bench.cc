@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 
+#include "bench/bench_workload.h"
 #include "benchmark/benchmark.h"
 #include "engine/ops/ledger.h"
 #include "engine/ops/queries.h"
@@ -30,20 +31,11 @@ struct Fixture {
 Fixture& Data() {
   static Fixture* f = [] {
     auto* fx = new Fixture;
-    const char* env = std::getenv("VOX_BENCH_SCALE");
-    GenerateOptions options{.scale = env ? std::atof(env) : 1.0};
     // VOX_BENCH_TXN_LOAD=1: load through Txn, as before bulk loading (the
     // indexes then grow row by row instead of being built once).
-    options.bulk = std::getenv("VOX_BENCH_TXN_LOAD") == nullptr;
-    fx->db = std::make_unique<Database>(WorkloadDatabaseOptions(options.seed));
-    std::cerr << "loading the workload at SF=" << options.scale << "...\n";
-    auto data = GenerateWorkload(*fx->db, options);
-    if (!data.ok()) {
-      std::cerr << "generation failed: " << data.status().message() << "\n";
-      std::exit(1);
-    }
-    fx->data = std::move(*data);
-    std::cerr << "loaded " << fx->data.total_rows << " rows in " << fx->data.load_seconds << " s\n";
+    BenchWorkload w = LoadBenchWorkload(1.0, std::getenv("VOX_BENCH_TXN_LOAD") == nullptr);
+    fx->db = std::move(w.db);
+    fx->data = std::move(w.data);
     std::vector<ParticipantState> present;
     std::vector<RowId> page;
     for (RowId room : fx->data.live_rooms) {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <random>
 
+#include "bench/bench_workload.h"
 #include "benchmark/benchmark.h"
 #include "engine/report/reports.h"
 #include "engine/txn.h"
@@ -122,18 +123,9 @@ void AddSyntheticRows(Database& db, double scale) {
 Fixture& Data() {
   static Fixture* f = [] {
     auto* fx = new Fixture;
-    const char* env = std::getenv("VOX_BENCH_SCALE");
-    fx->scale = env ? std::atof(env) : 0.01;
-    GenerateOptions options{.scale = fx->scale};
-    fx->db = std::make_unique<Database>(WorkloadDatabaseOptions(options.seed));
-    std::cerr << "loading the workload at SF=" << options.scale << "...\n";
-    auto data = GenerateWorkload(*fx->db, options);
-    if (!data.ok()) {
-      std::cerr << "generation failed: " << data.status().message() << "\n";
-      std::exit(1);
-    }
+    fx->scale = BenchScale(0.01);
+    fx->db = LoadBenchWorkload(0.01).db;
     AddSyntheticRows(*fx->db, fx->scale);
-    std::cerr << "loaded " << data->total_rows << " rows in " << data->load_seconds << " s\n";
     fx->snap = std::make_unique<ReportSnapshot>(ReportSnapshot::Pin(*fx->db));
     return fx;
   }();

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_workload.h"
 #include "benchmark/benchmark.h"
 #include "engine/ops/media.h"
 #include "engine/ops/moderation.h"
@@ -116,19 +117,11 @@ void AddActivity(Fixture& f) {
 Fixture& Data() {
   static Fixture* f = [] {
     auto* fx = new Fixture;
-    const char* env = std::getenv("VOX_BENCH_SCALE");
-    GenerateOptions options{.scale = env ? std::atof(env) : 0.01};
-    fx->db = std::make_unique<Database>(WorkloadDatabaseOptions(options.seed));
-    std::cerr << "loading the workload at SF=" << options.scale << "...\n";
-    auto data = GenerateWorkload(*fx->db, options);
-    if (!data.ok()) {
-      std::cerr << "generation failed: " << data.status().message() << "\n";
-      std::exit(1);
-    }
-    fx->data = std::move(*data);
+    BenchWorkload w = LoadBenchWorkload(0.01);
+    fx->db = std::move(w.db);
+    fx->data = std::move(w.data);
     AddActivity(*fx);
-    std::cerr << "loaded " << fx->data.total_rows << " rows in " << fx->data.load_seconds
-              << " s; added " << fx->db->table(TableId::call_sessions).live_count()
+    std::cerr << "added " << fx->db->table(TableId::call_sessions).live_count()
               << " call sessions, " << fx->db->table(TableId::moderation_actions).live_count()
               << " moderation actions, " << fx->db->table(TableId::notifications).live_count()
               << " notifications\n";

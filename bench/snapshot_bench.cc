@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_workload.h"
 #include "benchmark/benchmark.h"
 #include "schema/str.h"
 #include "tools/datagen/datagen.h"
@@ -45,16 +46,7 @@ struct Fixture {
 Fixture& Data() {
   static Fixture* f = [] {
     auto* fx = new Fixture;
-    const char* env = std::getenv("VOX_BENCH_SCALE");
-    GenerateOptions options{.scale = env ? std::atof(env) : 0.1};
-    fx->db = std::make_unique<Database>(WorkloadDatabaseOptions(options.seed));
-    std::cerr << "generating the workload at SF=" << options.scale << "...\n";
-    absl::StatusOr<GeneratedData> data = GenerateWorkload(*fx->db, options);
-    if (!data.ok()) {
-      std::cerr << "generation failed: " << data.status().message() << "\n";
-      std::exit(1);
-    }
-    std::cerr << "generated " << data->total_rows << " rows in " << data->load_seconds << " s\n";
+    fx->db = LoadBenchWorkload(0.1).db;
     char dir[] = "/tmp/snapshot_bench.XXXXXX";
     if (::mkdtemp(dir) == nullptr) std::exit(1);
     fx->dir = dir;

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_workload.h"
 #include "benchmark/benchmark.h"
 #include "engine/ops/queries.h"
 #include "engine/ops/rooms.h"
@@ -60,17 +61,9 @@ struct Fixture {
 Fixture& Data() {
   static Fixture* f = [] {
     auto* fx = new Fixture;
-    const char* env = std::getenv("VOX_BENCH_SCALE");
-    GenerateOptions options{.scale = env ? std::atof(env) : 0.1};
-    fx->db = std::make_unique<Database>(WorkloadDatabaseOptions(options.seed));
-    std::cerr << "loading the workload at SF=" << options.scale << "...\n";
-    auto data = GenerateWorkload(*fx->db, options);
-    if (!data.ok()) {
-      std::cerr << "generation failed: " << data.status().message() << "\n";
-      std::exit(1);
-    }
-    fx->data = std::move(*data);
-    std::cerr << "loaded " << fx->data.total_rows << " rows in " << fx->data.load_seconds << " s\n";
+    BenchWorkload w = LoadBenchWorkload(0.1);
+    fx->db = std::move(w.db);
+    fx->data = std::move(w.data);
     std::vector<ParticipantState> present;
     for (RowId room : fx->data.live_rooms) {
       PresentParticipants(*fx->db, room, &present);

@@ -58,6 +58,19 @@ absl::StatusOr<Uuid> ParseUuid(std::string_view text) {
   return Uuid{words[0], words[1]};
 }
 
+CivilDay CivilFromDays(int64_t days) {
+  // H. Hinnant's civil_from_days: eras of 400 years starting on March 1st.
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  const int month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  return {yoe + era * 400 + (month <= 2), month, day};
+}
+
 void AppendTimestamp(std::string& out, Timestamp ts) {
   // 1000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z: four-digit
   // years (absl does not pad shorter ones).
@@ -74,16 +87,7 @@ void AppendTimestamp(std::string& out, Timestamp ts) {
     micros += kMicrosPerDay;
     --days;
   }
-  // Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil, inverted).
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t year = yoe + era * 400 + (month <= 2);
+  const auto [year, month, day] = CivilFromDays(days);
   const int64_t second_of_day = micros / kMicrosPerSecond;
   const int64_t fraction = micros % kMicrosPerSecond;
   char buf[] = "0000-00-00T00:00:00.000000Z";

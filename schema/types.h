@@ -43,6 +43,15 @@ void AppendUuid(std::string& out, const Uuid& u);
 // Accepts the canonical form (either case); InvalidArgument otherwise.
 absl::StatusOr<Uuid> ParseUuid(std::string_view text);
 
+// The proleptic Gregorian date `days` after 1970-01-01 (negative: before);
+// year 0 is 1 BC.
+struct CivilDay {
+  int64_t year;
+  int month;  // 1-12
+  int day;    // 1-31
+};
+CivilDay CivilFromDays(int64_t days);
+
 // RFC 3339 UTC with microseconds, e.g. 2026-11-01T00:00:00.000000Z.
 std::string FormatTimestamp(Timestamp ts);
 // The same, appended to `out`: computed by hand for years 1000-9999 (about

@@ -82,6 +82,23 @@ class DispatchTest : public ::testing::Test {
                           .durability = Durability::kNone};
   }
 
+  // A WAL in `dir`/wal writing through `device`, for this database.
+  std::unique_ptr<WalWriter> OpenWal(const std::string& dir, LogDevice& device) {
+    auto wal = WalWriter::Open(PosixFileIo(), device,
+                               {.dir = dir + "/wal", .database_id = engine_.database_id}, {});
+    EXPECT_TRUE(wal.ok()) << wal.status();
+    return wal.ok() ? std::move(*wal) : nullptr;
+  }
+  // Every commit from here on goes to `wal` through `sink`, with fsync
+  // durability, as in the server; StopLogging detaches them.
+  void StartLogging(WalWriter& wal, WalCommitSink& sink) {
+    db_.set_commit_sink(&sink);
+    engine_.wal = &wal;
+    engine_.sink = &sink;
+    engine_.durability = Durability::kFsync;
+  }
+  void StopLogging() { db_.set_commit_sink(nullptr); }
+
   // Builds a Request around the op `build` makes into `b`, verifies it as
   // the server does, and dispatches it as `role`.
   template <OpBuilder F>
@@ -1366,14 +1383,10 @@ TEST_F(DispatchTest, ABatchIsAWriteUnlessAllItsOpsRead) {
   testing::TempDir dir;
   FaultyFileIo faulty(PosixFileIo());
   FileIoLogDevice device(faulty);
-  auto wal = WalWriter::Open(PosixFileIo(), device,
-                             {.dir = dir.path() + "/wal", .database_id = engine_.database_id}, {});
-  ASSERT_TRUE(wal.ok()) << wal.status();
-  WalCommitSink sink(**wal);
-  db_.set_commit_sink(&sink);
-  engine_.wal = wal->get();
-  engine_.sink = &sink;
-  engine_.durability = Durability::kFsync;
+  std::unique_ptr<WalWriter> wal = OpenWal(dir.path(), device);
+  ASSERT_NE(wal, nullptr);
+  WalCommitSink sink(*wal);
+  StartLogging(*wal, sink);
 
   const Uuid alice = Register("alice");
   auto read_batch = [&](B& b) {
@@ -1401,7 +1414,7 @@ TEST_F(DispatchTest, ABatchIsAWriteUnlessAllItsOpsRead) {
   faulty.FailNth(FaultyFileIo::Op::kWrite, 1, EIO, /*sticky=*/true);
   EXPECT_EQ(Send(Op::TopUp, [&](B& b) { return wire::CreateTopUp(b, W(alice), 1); }).code(),
             absl::StatusCode::kOk);  // appended before the failure is known
-  EXPECT_FALSE((*wal)->Sync().ok());
+  EXPECT_FALSE(wal->Sync().ok());
   Reply lost = Send(Op::TopUp, [&](B& b) { return wire::CreateTopUp(b, W(alice), 1); });
   EXPECT_EQ(lost.code(), absl::StatusCode::kDataLoss) << lost.message();
   ASSERT_FALSE(sink.status().ok());
@@ -1413,21 +1426,17 @@ TEST_F(DispatchTest, ABatchIsAWriteUnlessAllItsOpsRead) {
   // ...and a batch of reads is still answered.
   Reply reads = Send(Op::Batch, read_batch);
   EXPECT_EQ(reads.code(), absl::StatusCode::kOk) << reads.message();
-  db_.set_commit_sink(nullptr);
+  StopLogging();
 }
 
 // A read waits only for the last transaction that changed a table it read.
 TEST_F(DispatchTest, AReadWaitsOnlyForTheTablesItRead) {
   testing::TempDir dir;
   FileIoLogDevice device(PosixFileIo());
-  auto wal = WalWriter::Open(PosixFileIo(), device,
-                             {.dir = dir.path() + "/wal", .database_id = engine_.database_id}, {});
-  ASSERT_TRUE(wal.ok()) << wal.status();
-  WalCommitSink sink(**wal);
-  db_.set_commit_sink(&sink);
-  engine_.wal = wal->get();
-  engine_.sink = &sink;
-  engine_.durability = Durability::kFsync;
+  std::unique_ptr<WalWriter> wal = OpenWal(dir.path(), device);
+  ASSERT_NE(wal, nullptr);
+  WalCommitSink sink(*wal);
+  StartLogging(*wal, sink);
 
   const Uuid alice = Register("alice");
   const uint64_t registered = sink.last_lsn();
@@ -1464,7 +1473,7 @@ TEST_F(DispatchTest, AReadWaitsOnlyForTheTablesItRead) {
             absl::StatusCode::kOk);
   EXPECT_EQ(Send(Op::UserByUsername, by_name).needs_lsn, updated);
   EXPECT_EQ(Send(Op::GetWalletBalance, balance).needs_lsn, sink.last_lsn());
-  db_.set_commit_sink(nullptr);
+  StopLogging();
 }
 
 // ---- Reports --------------------------------------------------------------------

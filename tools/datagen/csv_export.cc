@@ -121,21 +121,12 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 // "2026-10-01 12:00:00.123456+00": the proleptic Gregorian calendar, as
 // PostgreSQL reads it (years before 1 AD are written "... BC").
 // REQUIRES: ts >= kPostgresMinTimestamp.
-void AppendTimestamp(std::string& out, Timestamp ts) {
+void AppendPgTimestamp(std::string& out, Timestamp ts) {
   const int64_t secs = FloorDiv(ts, kMicrosPerSecond);
   const int64_t micros = ts - secs * kMicrosPerSecond;
   const int64_t days = FloorDiv(secs, 86400);
   const int64_t sod = secs - days * 86400;
-  // Days since 1970-01-01 -> civil date (H. Hinnant's days_from_civil inverse).
-  const int64_t z = days + 719468;
-  const int64_t era = FloorDiv(z, 146097);
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t year = yoe + era * 400 + (month <= 2);
+  const auto [year, month, day] = CivilFromDays(days);
   const bool bc = year <= 0;  // 1 BC is year 0
   const int64_t shown_year = bc ? 1 - year : year;
   if (shown_year < 1000) out.append(shown_year < 10 ? "000" : shown_year < 100 ? "00" : "0");
@@ -236,7 +227,7 @@ class TableExporter {
           return absl::OutOfRangeError(
               StrCat(Where(r, c), " is ", ts, " us, before PostgreSQL's first timestamp"));
         }
-        AppendTimestamp(out, ts);
+        AppendPgTimestamp(out, ts);
         break;
       }
       case ColumnType::kEnum:
