@@ -6,6 +6,8 @@ namespace vox {
 
 bool GroupedIndex::Insert(uint32_t group, GroupEntry e) {
   std::vector<GroupEntry>& v = groups_[group];
+  const size_t capacity = v.capacity();
+  if (v.empty()) vector_bytes_ += kGroupOverhead;  // a new group
   if (v.empty() || v.back() < e) {
     v.push_back(e);  // the common case: the newest row of its group
   } else {
@@ -13,6 +15,7 @@ bool GroupedIndex::Insert(uint32_t group, GroupEntry e) {
     if (it != v.end() && *it == e) return false;
     v.insert(it, e);
   }
+  vector_bytes_ += (v.capacity() - capacity) * sizeof(GroupEntry);
   ++size_;
   return true;
 }
@@ -24,7 +27,10 @@ bool GroupedIndex::Erase(uint32_t group, GroupEntry e) {
   auto it = std::lower_bound(v.begin(), v.end(), e);
   if (it == v.end() || !(*it == e)) return false;
   v.erase(it);
-  if (v.empty()) groups_.erase(g);
+  if (v.empty()) {
+    vector_bytes_ -= v.capacity() * sizeof(GroupEntry) + kGroupOverhead;
+    groups_.erase(g);
+  }
   --size_;
   return true;
 }
@@ -37,15 +43,20 @@ void GroupedIndex::LoadSorted(std::span<const std::pair<uint32_t, GroupEntry>> e
     std::vector<GroupEntry>& v = groups_[entries[i].first];
     v.reserve(j - i);
     for (size_t k = i; k < j; ++k) v.push_back(entries[k].second);
+    vector_bytes_ += v.capacity() * sizeof(GroupEntry) + kGroupOverhead;
     size_ += j - i;
     i = j;
   }
 }
 
 size_t GroupedIndex::MemoryBytes() const {
+  return groups_.capacity() * (sizeof(uint32_t) + sizeof(std::vector<GroupEntry>) + 1) +
+         vector_bytes_;
+}
+
+size_t GroupedIndex::RecountMemoryBytes() const {
   size_t n = groups_.capacity() * (sizeof(uint32_t) + sizeof(std::vector<GroupEntry>) + 1);
-  for (const auto& [g, v] : groups_)
-    n += v.capacity() * sizeof(GroupEntry) + 16;  // + malloc header
+  for (const auto& [g, v] : groups_) n += v.capacity() * sizeof(GroupEntry) + kGroupOverhead;
   return n;
 }
 

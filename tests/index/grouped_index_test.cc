@@ -1,5 +1,7 @@
 #include "index/grouped_index.h"
 
+#include <random>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -38,6 +40,44 @@ TEST(GroupedIndexTest, EraseRemovesExactlyTheEntryAndEmptyGroups) {
   EXPECT_TRUE(index.Erase(1, GroupEntry::Make(2ull << 40, 5)));
   EXPECT_EQ(index.group_count(), 0u);
   EXPECT_EQ(index.size(), 0u);
+}
+
+// MemoryBytes keeps a running count; it must equal a recount after any mix
+// of appends, out-of-order inserts, duplicates, erases that empty groups,
+// a bulk load and a clear.
+TEST(GroupedIndexTest, MemoryBytesKeepsCountWithEveryChange) {
+  GroupedIndex index;
+  std::mt19937_64 rng(11);
+  std::vector<std::pair<uint32_t, GroupEntry>> inserted;
+  for (int i = 0; i < 20000; ++i) {
+    const uint32_t group = static_cast<uint32_t>(rng() % 300);
+    if (!inserted.empty() && rng() % 3 == 0) {
+      const size_t at = rng() % inserted.size();
+      ASSERT_TRUE(index.Erase(inserted[at].first, inserted[at].second));
+      inserted[at] = inserted.back();
+      inserted.pop_back();
+    } else {
+      const GroupEntry e = GroupEntry::Make(rng() % 5000, static_cast<RowId>(rng() % 100000));
+      if (index.Insert(group, e)) inserted.push_back({group, e});
+    }
+    if (i % 997 == 0) {
+      ASSERT_EQ(index.MemoryBytes(), index.RecountMemoryBytes()) << i;
+    }
+  }
+  EXPECT_EQ(index.MemoryBytes(), index.RecountMemoryBytes());
+  for (const auto& [group, e] : inserted) ASSERT_TRUE(index.Erase(group, e));
+  EXPECT_EQ(index.group_count(), 0u);
+  EXPECT_EQ(index.MemoryBytes(), index.RecountMemoryBytes());
+  index.Clear();
+  std::vector<std::pair<uint32_t, GroupEntry>> sorted;
+  for (uint32_t g = 0; g < 50; ++g) {
+    for (uint64_t k = 0; k <= g; ++k) sorted.push_back({g, GroupEntry::Make(k, g * 100 + k)});
+  }
+  index.LoadSorted(sorted);
+  EXPECT_EQ(index.MemoryBytes(), index.RecountMemoryBytes());
+  EXPECT_GT(index.MemoryBytes(), sorted.size() * sizeof(GroupEntry));
+  index.Clear();
+  EXPECT_EQ(index.MemoryBytes(), index.RecountMemoryBytes());
 }
 
 TEST(GroupedIndexTest, SortKeysCompareAsFullSixtyFourBitValues) {
