@@ -9,6 +9,7 @@ if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S "$root" -B "$build_dir" -G Ninja \
     -DCMAKE_BUILD_TYPE="${VOX_BUILD_TYPE:-Release}" \
     -DVOX_ASSERTS="${VOX_ASSERTS:-OFF}" \
+    -DVOX_SANITIZE="${VOX_SANITIZE:-}" \
     -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 fi
 if (($#)); then
