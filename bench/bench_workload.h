@@ -5,15 +5,24 @@
 #ifndef VOXDB_BENCH_BENCH_WORKLOAD_H_
 #define VOXDB_BENCH_BENCH_WORKLOAD_H_
 
+#include <cerrno>  // program_invocation_short_name
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "engine/database.h"
 #include "tools/datagen/datagen.h"
 
 namespace vox {
+
+// Ends a benchmark whose own check of its answer failed: figures of wrong
+// answers would mean nothing.
+[[noreturn]] inline void BenchFail(const std::string& what) {
+  std::cerr << program_invocation_short_name << ": wrong result: " << what << "\n";
+  std::abort();
+}
 
 // VOX_BENCH_SCALE, or `default_scale` when it is not set.
 inline double BenchScale(double default_scale) {

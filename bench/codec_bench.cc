@@ -71,11 +71,6 @@ namespace fb = flatbuffers;
 
 constexpr Uuid kDatabaseId{0x0123456789abcdefULL, 0x1122334455667788ULL};
 
-[[noreturn]] void Fail(const std::string& what) {
-  std::cerr << "codec_bench: wrong result: " << what << "\n";
-  std::abort();
-}
-
 struct Fixture {
   std::unique_ptr<Database> db;
   GeneratedData data;
@@ -199,7 +194,7 @@ class MemFileIo final : public FileIo {
   File& Get(int fd) {
     std::lock_guard l(mu_);
     auto it = fds_.find(fd);
-    if (it == fds_.end()) Fail(StrCat("MemFileIo: bad fd ", fd));
+    if (it == fds_.end()) BenchFail(StrCat("MemFileIo: bad fd ", fd));
     return *it->second;
   }
   static void Reserve(File& f, size_t need) {
@@ -247,11 +242,11 @@ Uuid OpenRoomWith(int joins, Uuid* owner, Timestamp* now) {
   auto r = CreateAndOpenRoom(
       db, {.now = *now},
       {.owner_id = *owner, .title = "bench", .settings = {.max_participants = 1000}});
-  if (!r.ok()) Fail(StrCat("cannot open a room: ", r.status().message()));
+  if (!r.ok()) BenchFail(StrCat("cannot open a room: ", r.status().message()));
   for (int i = 0; i < joins; ++i) {
     *now += 1000;
     auto j = JoinRoom(db, {.now = *now}, r->room_id, NextUser());
-    if (!j.ok()) Fail(StrCat("join: ", j.status().message()));
+    if (!j.ok()) BenchFail(StrCat("join: ", j.status().message()));
   }
   return r->room_id;
 }
@@ -266,7 +261,7 @@ size_t RunCase(WalCase c, Txn& txn, const Uuid& room, const Uuid& owner, const U
   absl::Status s = c == WalCase::kJoinRoom ? JoinRoom(db, {.now = txn.now()}, room, joiner).status()
                                            : EndRoom(db, {.now = txn.now()}, room, owner);
   db.set_open_txn(nullptr);
-  if (!s.ok() || !txn.ok()) Fail(StrCat("the transaction to encode failed: ", s.message()));
+  if (!s.ok() || !txn.ok()) BenchFail(StrCat("the transaction to encode failed: ", s.message()));
   return txn.changes().size();
 }
 
@@ -305,13 +300,13 @@ void BM_WalEncode(benchmark::State& state) {
   wal::EncodeTransaction(txn, &payload);
   absl::StatusOr<std::string> described = wal::DescribeTransaction(payload);
   if (!described.ok() || wal::CommitTime(payload).value_or(0) != txn_now) {
-    Fail("undecodable record");
+    BenchFail("undecodable record");
   }
   const size_t rows =
       described->empty() ? 0 : 1 + std::count(described->begin(), described->end(), ';');
   for (const RowChange& ch : txn.changes()) {
     if (described->find(FormatUuid(db.table(ch.table).id(ch.row))) == std::string::npos) {
-      Fail(StrCat("the record misses ", db.table(ch.table).name(), " row ", ch.row));
+      BenchFail(StrCat("the record misses ", db.table(ch.table).name(), " row ", ch.row));
     }
   }
   uint64_t bytes = 0;
@@ -360,7 +355,7 @@ const Logged& LoggedCase(WalCase c) {
                        ? JoinRoom(db, {.now = now}, slot->room, NextUser()).status()
                        : EndRoom(db, {.now = now}, slot->room, owner);
   db.set_commit_sink(nullptr);
-  if (!s.ok()) Fail(StrCat("the transaction to log failed: ", s.message()));
+  if (!s.ok()) BenchFail(StrCat("the transaction to log failed: ", s.message()));
   slot->payload = std::move(capture.payload);
   const RowId room = db.table(TableId::rooms).FindById(slot->room);
   slot->room_group = db.grouped(IndexNo("participants_by_room")).Group(room).size();
@@ -375,7 +370,7 @@ void BM_WalReplay(benchmark::State& state) {
   const Logged& logged = LoggedCase(c);
   for (auto _ : state) {
     absl::Status s = wal::ApplyTransaction(db, logged.payload);
-    if (!s.ok()) Fail(StrCat("replay: ", s.message()));
+    if (!s.ok()) BenchFail(StrCat("replay: ", s.message()));
   }
   // Once: the rows are as the operation left them, indexed once each.
   const Table& rooms = db.table(TableId::rooms);
@@ -383,7 +378,7 @@ void BM_WalReplay(benchmark::State& state) {
   const auto status = rooms.GetEnum<RoomStatus>(room, rooms::status);
   if (status != (c == WalCase::kJoinRoom ? RoomStatus::LIVE : RoomStatus::ENDED) ||
       db.grouped(IndexNo("participants_by_room")).Group(room).size() != logged.room_group) {
-    Fail("replay changed what the logged transaction left");
+    BenchFail("replay changed what the logged transaction left");
   }
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * logged.payload.size()));
@@ -410,11 +405,11 @@ void BM_WalScan(benchmark::State& state) {
                                    .durability = Durability::kWrite,
                                    .segment_bytes = segment},
                                   WalTail{});
-    if (!writer.ok()) Fail(StrCat("WAL open: ", writer.status().message()));
+    if (!writer.ok()) BenchFail(StrCat("WAL open: ", writer.status().message()));
     for (uint64_t i = 0; i < kRecords; ++i) {
-      if (!(*writer)->Append(logged.payload).ok()) Fail("WAL append");
+      if (!(*writer)->Append(logged.payload).ok()) BenchFail("WAL append");
     }
-    if (!(*writer)->Sync().ok()) Fail("WAL sync");
+    if (!(*writer)->Sync().ok()) BenchFail("WAL sync");
   }
   uint64_t records = 0, bytes = 0;
   auto scan = [&] {
@@ -423,9 +418,9 @@ void BM_WalScan(benchmark::State& state) {
       n += r.payload.size() == logged.payload.size();
       return absl::OkStatus();
     });
-    if (!s.ok()) Fail(StrCat("scan: ", s.status().message()));
+    if (!s.ok()) BenchFail(StrCat("scan: ", s.status().message()));
     if (n != kRecords || s->last_lsn != kRecords) {
-      Fail(StrCat("scan read ", n, " records up to lsn ", s->last_lsn, "; ", kRecords, " written"));
+      BenchFail(StrCat("scan read ", n, " records up to lsn ", s->last_lsn, "; ", kRecords, " written"));
     }
     return n;
   };
@@ -477,22 +472,22 @@ void BM_SnapshotEncode(benchmark::State& state) {
   const SnapshotMeta meta{.database_id = kDatabaseId, .lsn = 1, .created_at = kWorkloadNow};
   auto write = [&] {
     auto info = WriteSnapshot(io, image, meta, "/mem");
-    if (!info.ok()) Fail(StrCat("snapshot write: ", info.status().message()));
+    if (!info.ok()) BenchFail(StrCat("snapshot write: ", info.status().message()));
     return *std::move(info);
   };
   // Once: the file verifies and holds every live row.
   const SnapshotInfo first = write();
   auto verified = VerifySnapshot(io, first.path);
   if (!verified.ok() || verified->total_rows != live_rows || first.total_rows != live_rows) {
-    Fail(StrCat("the snapshot does not verify with ", live_rows, " rows"));
+    BenchFail(StrCat("the snapshot does not verify with ", live_rows, " rows"));
   }
-  if (!io.Unlink(first.path).ok()) Fail("unlink");
+  if (!io.Unlink(first.path).ok()) BenchFail("unlink");
   uint64_t bytes = 0;
   for (auto _ : state) {
     const SnapshotInfo info = write();
     bytes += info.bytes;
     state.PauseTiming();
-    if (!io.Unlink(info.path).ok()) Fail("unlink");
+    if (!io.Unlink(info.path).ok()) BenchFail("unlink");
     state.ResumeTiming();
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * blocks));
@@ -517,12 +512,12 @@ void BM_SnapshotDecode(benchmark::State& state) {
   MemFileIo io;
   auto written = WriteSnapshot(
       io, image, {.database_id = kDatabaseId, .lsn = 1, .created_at = kWorkloadNow}, "/mem");
-  if (!written.ok()) Fail(StrCat("snapshot write: ", written.status().message()));
+  if (!written.ok()) BenchFail(StrCat("snapshot write: ", written.status().message()));
   image.clear();  // unpinned: the file is all that is read
   for (auto _ : state) {
     auto info = VerifySnapshot(io, written->path);
     if (!info.ok() || info->total_rows != live_rows) {
-      Fail(StrCat("snapshot verify: ", info.ok() ? "row count" : info.status().message()));
+      BenchFail(StrCat("snapshot verify: ", info.ok() ? "row count" : info.status().message()));
     }
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * blocks));
@@ -596,7 +591,7 @@ void BM_RequestEncode(benchmark::State& state) {
     ReadRequest r;
     if (!ServerRead(join ? RequestFrame(kJoin, 9) : RequestFrame(kByEmail, 9), &r) || r.id != 9 ||
         (join ? r.a != kJoin.room_id || r.b != kJoin.user_id : r.text != kByEmail.email)) {
-      Fail("the request frame does not read back");
+      BenchFail("the request frame does not read back");
     }
   }
   uint64_t id = 0, bytes = 0;
@@ -626,7 +621,7 @@ void BM_RequestDecode(benchmark::State& state) {
     good += ServerRead(frame, &r) && r.id == 9;
     benchmark::DoNotOptimize(r);
   }
-  if (good != static_cast<int64_t>(state.iterations())) Fail("a request did not verify");
+  if (good != static_cast<int64_t>(state.iterations())) BenchFail("a request did not verify");
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * frame.size()));
   state.SetLabel(StrCat(join ? "JoinRoom" : "UserByEmail", ", ", frame.size(), " B"));
@@ -681,13 +676,13 @@ const Answers& AnswersFor(bool audit) {
     slot->rooms.push_back(room);
     if (slot->rooms.size() == 256) break;
   }
-  if (slot->rooms.empty()) Fail("no room with ~100 rows to answer");
+  if (slot->rooms.empty()) BenchFail("no room with ~100 rows to answer");
   for (size_t i = 0; i < slot->rooms.size(); ++i) {
     const Uuid id = rooms.id(slot->rooms[i]);
     slot->requests.push_back(audit ? RequestFrame(rpc::RoomAuditTrail{.room_id = id}, i + 1)
                                    : RequestFrame(rpc::PresentParticipants{.room_id = id}, i + 1));
     net::Dispatched d = DispatchFrame(slot->requests.back());
-    if (d.frame.empty()) Fail("no response frame");
+    if (d.frame.empty()) BenchFail("no response frame");
     slot->responses.push_back(std::move(d.frame));
   }
   // Once: each response holds exactly the engine's rows, in its order.
@@ -697,14 +692,14 @@ const Answers& AnswersFor(bool audit) {
   for (size_t i = 0; i < slot->rooms.size(); ++i) {
     const auto& frame = slot->responses[i];
     fb::Verifier verifier(frame.data(), frame.size());
-    if (!verifier.VerifySizePrefixedBuffer<wire::Response>(nullptr)) Fail("response verify");
+    if (!verifier.VerifySizePrefixedBuffer<wire::Response>(nullptr)) BenchFail("response verify");
     const wire::Response& r = *fb::GetSizePrefixedRoot<wire::Response>(frame.data());
     if (audit) {
       auto rows = rpc::RoomAuditTrail::Decode(r);
       RoomAuditTrail(db, slot->rooms[i], 100, std::nullopt, &page);
       if (!rows.ok() || rows->rows.size() != page.size() ||
           rows->rows[0].find(FormatUuid(logs.id(page[0]))) == std::string::npos) {
-        Fail("the audit trail response is not the engine's page");
+        BenchFail("the audit trail response is not the engine's page");
       }
       slot->rows_before.push_back(slot->rows_before.back() + rows->rows.size());
     } else {
@@ -713,7 +708,7 @@ const Answers& AnswersFor(bool audit) {
       if (!got.ok() || got->size() != present.size() ||
           (*got)[0].participant_id != parts.id(present[0].participant) ||
           got->back().participant_id != parts.id(present.back().participant)) {
-        Fail("the participants response is not the engine's list");
+        BenchFail("the participants response is not the engine's list");
       }
       slot->rows_before.push_back(slot->rows_before.back() + got->size());
     }
@@ -731,7 +726,7 @@ void BM_ResponseEncode(benchmark::State& state) {
   uint64_t bytes = 0;
   for (auto _ : state) {
     net::Dispatched d = DispatchFrame(a.requests[i % n]);
-    if (d.frame.size() != a.responses[i % n].size()) Fail("the response changed");
+    if (d.frame.size() != a.responses[i % n].size()) BenchFail("the response changed");
     bytes += d.frame.size();
     ++i;
   }
@@ -778,7 +773,7 @@ void BM_ResponseDecode(benchmark::State& state) {
   for (auto _ : state) {
     const std::vector<uint8_t>& frame = a.responses[i++ % n];
     fb::Verifier verifier(frame.data(), frame.size());
-    if (!verifier.VerifySizePrefixedBuffer<wire::Response>(nullptr)) Fail("response verify");
+    if (!verifier.VerifySizePrefixedBuffer<wire::Response>(nullptr)) BenchFail("response verify");
     const wire::Response& r = *fb::GetSizePrefixedRoot<wire::Response>(frame.data());
     if (audit) {
       auto got = rpc::RoomAuditTrail::Decode(r);
@@ -791,7 +786,7 @@ void BM_ResponseDecode(benchmark::State& state) {
     }
     bytes += frame.size();
   }
-  if (rows != a.Rows(state.iterations())) Fail("the decoded responses miss rows");
+  if (rows != a.Rows(state.iterations())) BenchFail("the decoded responses miss rows");
   state.SetItemsProcessed(static_cast<int64_t>(rows));
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
   state.SetLabel(StrCat(audit ? "RoomAuditTrail 100, Rows (JSON)" : "PresentParticipants ~100",

@@ -51,11 +51,6 @@ constexpr size_t kRoomsByStatus = IndexNo("rooms_by_status");
 constexpr size_t kAuditByRoom = IndexNo("audit_by_room");
 constexpr size_t kParticipantsByRoom = IndexNo("participants_by_room");
 
-[[noreturn]] void Fail(const std::string& what) {
-  std::cerr << "index_bench: wrong answer: " << what << "\n";
-  std::abort();
-}
-
 struct Fixture {
   std::unique_ptr<Database> db;
   GeneratedData data;
@@ -115,7 +110,7 @@ void BM_HashLookupEmail(benchmark::State& state) {
     const Value probe[] = {Value(k)};
     const RowId r = index.Find(probe);
     if (hit ? (r == kNoRow || users.GetString(r, users::email) != k) : r != kNoRow) {
-      Fail(StrCat("users_email lookup of '", k, "' gave row ", r));
+      BenchFail(StrCat("users_email lookup of '", k, "' gave row ", r));
     }
   }
   size_t i = 0;
@@ -126,7 +121,7 @@ void BM_HashLookupEmail(benchmark::State& state) {
     found += r != kNoRow;
     benchmark::DoNotOptimize(r);
   }
-  if (found != (hit ? static_cast<int64_t>(state.iterations()) : 0)) Fail("users_email count");
+  if (found != (hit ? static_cast<int64_t>(state.iterations()) : 0)) BenchFail("users_email count");
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(StrCat(index.size(), " keys"));
 }
@@ -153,7 +148,7 @@ const std::vector<RoomUser>& BanProbes(bool hit) {
         }
       }
     }
-    if (hits.empty()) Fail("the data set has no banned participant");
+    if (hits.empty()) BenchFail("the data set has no banned participant");
     auto* p = new std::array<std::vector<RoomUser>, 2>;
     p->at(1) = Sample(hits, kProbes, 2);
     p->at(0) = Sample(misses, kProbes, 3);
@@ -175,7 +170,7 @@ void BM_HashLookupBanned(benchmark::State& state) {
                                  parts.GetRef(r, room_participants::user_id) == k.user &&
                                  parts.GetBool(r, room_participants::is_banned)
                            : r == kNoRow;
-    if (!right) Fail(StrCat("participants_banned lookup of (", k.room, ", ", k.user, ")"));
+    if (!right) BenchFail(StrCat("participants_banned lookup of (", k.room, ", ", k.user, ")"));
   }
   size_t i = 0;
   int64_t found = 0;
@@ -186,7 +181,7 @@ void BM_HashLookupBanned(benchmark::State& state) {
     found += r != kNoRow;
     benchmark::DoNotOptimize(r);
   }
-  if (found != (hit ? static_cast<int64_t>(state.iterations()) : 0)) Fail("banned count");
+  if (found != (hit ? static_cast<int64_t>(state.iterations()) : 0)) BenchFail("banned count");
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(StrCat(index.size(), " keys"));
 }
@@ -214,7 +209,7 @@ const TreeKeys& RoomsByStatusKeys() {
       if (!std::binary_search(k->all.begin(), k->all.end(), miss)) k->misses.push_back(miss);
       if (k->misses.size() == kProbes) break;
     }
-    if (k->misses.size() != kProbes) Fail("cannot make missing B-tree keys");
+    if (k->misses.size() != kProbes) BenchFail("cannot make missing B-tree keys");
     return k;
   }();
   return *keys;
@@ -226,7 +221,7 @@ void BM_OrderedLookup(benchmark::State& state) {
   const TreeKeys& keys = RoomsByStatusKeys();
   const std::vector<IndexKey>& probes = hit ? keys.hits : keys.misses;
   for (IndexKey k : probes) {
-    if (tree.Contains(k) != hit) Fail("rooms_by_status lookup");
+    if (tree.Contains(k) != hit) BenchFail("rooms_by_status lookup");
   }
   size_t i = 0;
   int64_t found = 0;
@@ -235,7 +230,7 @@ void BM_OrderedLookup(benchmark::State& state) {
     found += f;
     benchmark::DoNotOptimize(f);
   }
-  if (found != (hit ? static_cast<int64_t>(state.iterations()) : 0)) Fail("rooms_by_status count");
+  if (found != (hit ? static_cast<int64_t>(state.iterations()) : 0)) BenchFail("rooms_by_status count");
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(StrCat(tree.size(), " keys"));
 }
@@ -256,10 +251,10 @@ void BM_OrderedRangeScan(benchmark::State& state) {
   for (size_t s : {starts[0], starts[1], size_t{0}, keys.all.size() - n}) {
     size_t at = s;
     tree.Scan(keys.all[s], kMax, [&](IndexKey k) {
-      if (k != keys.all[at]) Fail(StrCat("range scan from position ", s, " went astray"));
+      if (k != keys.all[at]) BenchFail(StrCat("range scan from position ", s, " went astray"));
       return ++at < s + n;
     });
-    if (at != s + n) Fail(StrCat("range scan from position ", s, " visited ", at - s));
+    if (at != s + n) BenchFail(StrCat("range scan from position ", s, " visited ", at - s));
   }
   size_t i = 0;
   uint64_t visited = 0, sum = 0;
@@ -271,7 +266,7 @@ void BM_OrderedRangeScan(benchmark::State& state) {
     });
   }
   benchmark::DoNotOptimize(sum);
-  if (visited != state.iterations() * n) Fail("range scan count");
+  if (visited != state.iterations() * n) BenchFail("range scan count");
   state.SetItemsProcessed(static_cast<int64_t>(visited));
   state.SetLabel(StrCat(tree.size(), " keys"));
 }
@@ -305,7 +300,7 @@ const GroupProbes& Groups(size_t index_no, bool hit) {
     for (uint32_t g = 0; g < rooms; ++g) {
       if (!ix.Group(g).empty()) present.push_back(g);
     }
-    if (present.empty()) Fail(StrCat(kIndexes[index_no].name, " has no group"));
+    if (present.empty()) BenchFail(StrCat(kIndexes[index_no].name, " has no group"));
     slot->groups = Sample(present, kProbes, 7);
   } else {
     for (size_t i = 0; i < kProbes; ++i) slot->groups.push_back(static_cast<uint32_t>(rooms + i));
@@ -326,11 +321,11 @@ void GroupWalk(benchmark::State& state, size_t index_no) {
   for (size_t p = 0; p < 64; ++p) {
     const uint32_t g = probes.groups[p];
     const std::span<const GroupEntry> entries = ix.Group(g);
-    if (!hit && !entries.empty()) Fail(StrCat("group ", g, " should be empty"));
+    if (!hit && !entries.empty()) BenchFail(StrCat("group ", g, " should be empty"));
     for (size_t e = 0; e < entries.size(); ++e) {
       if (table.GetRef(entries[e].row, room_col) != g ||
           (e > 0 && !(entries[e - 1] < entries[e]))) {
-        Fail(StrCat(kIndexes[index_no].name, " group ", g, " entry ", e));
+        BenchFail(StrCat(kIndexes[index_no].name, " group ", g, " entry ", e));
       }
     }
   }
@@ -342,7 +337,7 @@ void GroupWalk(benchmark::State& state, size_t index_no) {
     walked += entries.size();
   }
   benchmark::DoNotOptimize(sum);
-  if (walked != probes.Expected(state.iterations())) Fail("group walk count");
+  if (walked != probes.Expected(state.iterations())) BenchFail("group walk count");
   state.SetItemsProcessed(static_cast<int64_t>(walked));
   state.counters["entries_per_group"] =
       static_cast<double>(probes.before.back()) / static_cast<double>(kProbes);
@@ -366,10 +361,10 @@ void BM_GroupScanAuditByRoom(benchmark::State& state) {
     const std::span<const GroupEntry> entries = ix.Group(g);
     size_t at = entries.size();
     ix.ScanGroup(g, std::nullopt, [&](RowId r) {
-      if (at == 0 || entries[--at].row != r) Fail("ScanGroup is not newest first");
+      if (at == 0 || entries[--at].row != r) BenchFail("ScanGroup is not newest first");
       return true;
     });
-    if (at != 0) Fail("ScanGroup stopped early");
+    if (at != 0) BenchFail("ScanGroup stopped early");
   }
   size_t i = 0;
   uint64_t walked = 0, sum = 0;
@@ -380,7 +375,7 @@ void BM_GroupScanAuditByRoom(benchmark::State& state) {
     });
   }
   benchmark::DoNotOptimize(sum);
-  if (walked != probes.Expected(state.iterations())) Fail("ScanGroup count");
+  if (walked != probes.Expected(state.iterations())) BenchFail("ScanGroup count");
   state.SetItemsProcessed(static_cast<int64_t>(walked));
 }
 BENCHMARK(BM_GroupScanAuditByRoom);

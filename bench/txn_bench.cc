@@ -47,11 +47,6 @@
 namespace vox {
 namespace {
 
-[[noreturn]] void Fail(const std::string& what) {
-  std::cerr << "txn_bench: wrong result: " << what << "\n";
-  std::abort();
-}
-
 struct Fixture {
   std::unique_ptr<Database> db;
   GeneratedData data;
@@ -127,22 +122,22 @@ class CommitPath {
     const WalOptions options{.dir = "/nowhere/wal",
                              .durability = sink == 1 ? Durability::kNone : Durability::kWrite};
     auto writer = WalWriter::Open(io_, device_, options, WalTail{});
-    if (!writer.ok()) Fail(StrCat("cannot open the WAL: ", writer.status().message()));
+    if (!writer.ok()) BenchFail(StrCat("cannot open the WAL: ", writer.status().message()));
     writer_ = *std::move(writer);
     sink_ = std::make_unique<WalCommitSink>(*writer_);
     db_.set_commit_sink(sink_.get());
   }
   ~CommitPath() {
     db_.set_commit_sink(nullptr);
-    if (writer_ && !writer_->Sync().ok()) Fail("WAL sync");
+    if (writer_ && !writer_->Sync().ok()) BenchFail("WAL sync");
   }
 
   // Checks that `records` transactions were logged (when there is a log).
   void CheckLogged(uint64_t records) const {
     if (!sink_) return;
-    if (!sink_->status().ok()) Fail(StrCat("WAL: ", sink_->status().message()));
+    if (!sink_->status().ok()) BenchFail(StrCat("WAL: ", sink_->status().message()));
     if (sink_->last_lsn() != records) {
-      Fail(StrCat("WAL holds ", sink_->last_lsn(), " records, expected ", records));
+      BenchFail(StrCat("WAL holds ", sink_->last_lsn(), " records, expected ", records));
     }
   }
 
@@ -177,18 +172,18 @@ void BM_TxnInsertAudit(benchmark::State& state) {
                                        {audit_logs::user_id, user[next & 4095]},
                                        {audit_logs::room_id, room[next & 4095]}});
     }
-    if (!txn.ok()) Fail(StrCat("insert: ", txn.status().message()));
+    if (!txn.ok()) BenchFail(StrCat("insert: ", txn.status().message()));
     txn.Commit();
     ++commits;
   };
   // Once: the rows are there, with their values, live and indexed.
   const size_t before = audit.live_count();
   run();
-  if (audit.live_count() != before + n) Fail("the inserted audit rows are not all live");
+  if (audit.live_count() != before + n) BenchFail("the inserted audit rows are not all live");
   const RowId last = static_cast<RowId>(audit.row_count() - 1);
   if (audit.GetRef(last, audit_logs::room_id) != room[(next - 1) & 4095] ||
       audit.GetTime(last, audit_logs::timestamp) != now) {
-    Fail("the last audit row does not hold what was inserted");
+    BenchFail("the last audit row does not hold what was inserted");
   }
   for (auto _ : state) run();
   path.CheckLogged(commits);
@@ -215,7 +210,7 @@ void BM_TxnUpdateParticipants(benchmark::State& state) {
       txn.Set(TableId::room_participants, r, room_participants::is_muted,
               !parts.GetBool(r, room_participants::is_muted));
     }
-    if (!txn.ok()) Fail(StrCat("update: ", txn.status().message()));
+    if (!txn.ok()) BenchFail(StrCat("update: ", txn.status().message()));
     txn.Commit();
     ++commits;
   };
@@ -224,7 +219,7 @@ void BM_TxnUpdateParticipants(benchmark::State& state) {
   for (int i = 0; i < n; ++i) was.push_back(parts.GetBool(rows[i], room_participants::is_muted));
   run();
   for (int i = 0; i < n; ++i) {
-    if (parts.GetBool(rows[i], room_participants::is_muted) == was[i]) Fail("a row did not change");
+    if (parts.GetBool(rows[i], room_participants::is_muted) == was[i]) BenchFail("a row did not change");
   }
   for (auto _ : state) run();
   path.CheckLogged(commits);
@@ -253,27 +248,27 @@ void BM_TxnJoinRoom(benchmark::State& state) {
     if (joined == 200) {
       state.PauseTiming();
       if (!room.IsNil()) {
-        if (!EndRoom(db, {.now = Tick(1000)}, room, owner).ok()) Fail("cannot end the room");
+        if (!EndRoom(db, {.now = Tick(1000)}, room, owner).ok()) BenchFail("cannot end the room");
         ++commits;
       }
       owner = users.id(people[next_user++ % people.size()]);
       auto r = CreateAndOpenRoom(
           db, {.now = Tick(1000)},
           {.owner_id = owner, .title = "bench", .settings = {.max_participants = 1000}});
-      if (!r.ok()) Fail(StrCat("cannot open a room: ", r.status().message()));
+      if (!r.ok()) BenchFail(StrCat("cannot open a room: ", r.status().message()));
       ++commits;
       room = r->room_id;
       joined = 0;
       state.ResumeTiming();
     }
     auto j = JoinRoom(db, {.now = Tick(1000)}, room, users.id(people[next_user++ % people.size()]));
-    if (!j.ok()) Fail(StrCat("join: ", j.status().message()));
+    if (!j.ok()) BenchFail(StrCat("join: ", j.status().message()));
     ++commits;
     if (joined++ == 0) {  // once per room: the participant row is there
       const RowId p = parts.FindById(j->participant_id);
       if (p == kNoRow ||
           parts.GetRef(p, room_participants::room_id) != db.table(TableId::rooms).FindById(room)) {
-        Fail("the joined participant is not in the room");
+        BenchFail("the joined participant is not in the room");
       }
     }
   }
