@@ -94,6 +94,13 @@ class Txn {
 // length, UTF-8, enum value, JSON, and (for refs) that the row is live.
 absl::Status ValidateValue(const Database& db, TableId t, ColumnId c, const Value& v);
 
+// Checks a value read back from a file whose checksums passed (a snapshot,
+// a WAL record) as far as reads of its row depend on it: an enum value has a
+// name; a ref, and each tag id, points inside its table (to a row live or
+// not). ValidateValue's full checks are for writes. `raw` is the value as an
+// integer; columns of other types always pass. DataLoss naming the column.
+absl::Status CheckStoredValue(const Database& db, TableId t, ColumnId c, int64_t raw);
+
 // Checks that `text` is one JSON value (RFC 8259), nested at most 64 deep.
 absl::Status ValidateJson(std::string_view text);
 

@@ -286,4 +286,39 @@ absl::Status ValidateValue(const Database& db, TableId t, ColumnId c, const Valu
   return absl::OkStatus();
 }
 
+absl::Status CheckStoredValue(const Database& db, TableId t, ColumnId c, int64_t raw) {
+  const ColumnDef& col = GetTable(t).columns[c];
+  uint64_t limit;  // the values a read can follow
+  switch (col.type) {
+    case ColumnType::kEnum:
+      limit = GetEnum(col.enum_id).values.size();
+      break;
+    case ColumnType::kRef:
+      limit = db.table(col.ref_table).row_count();
+      break;
+    case ColumnType::kTags: {
+      uint16_t ids[kMaxTagsPerRoom];
+      const int n = UnpackTags(raw, ids);
+      const size_t tags = db.table(TableId::tags).row_count();
+      for (int i = 0; i < n; ++i) {
+        if (ids[i] > tags) {  // tag id k is the tags row k - 1
+          return absl::DataLossError(StrCat(GetTable(t).name, ".", col.name, ": tag id ", ids[i],
+                                            " past the ", tags, " tags rows"));
+        }
+      }
+      return absl::OkStatus();
+    }
+    default:
+      return absl::OkStatus();
+  }
+  if (raw < 0 || static_cast<uint64_t>(raw) >= limit) {
+    return absl::DataLossError(StrCat(
+        GetTable(t).name, ".", col.name, ": ", raw, " is out of range (",
+        col.type == ColumnType::kRef ? "rows of " : "values of ",
+        col.type == ColumnType::kRef ? GetTable(col.ref_table).name : GetEnum(col.enum_id).name,
+        ": ", limit, ")"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace vox

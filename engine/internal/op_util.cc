@@ -45,6 +45,26 @@ absl::StatusOr<RowId> ResolveActingUser(const Database& db, const Uuid& id) {
   return u;
 }
 
+absl::Status CheckAccountActive(const Database& db, RowId user, std::string_view what) {
+  const Table& users = db.table(TableId::users);
+  const auto status = users.GetEnum<AccountStatus>(user, users::account_status);
+  if (status == AccountStatus::ACTIVE) return absl::OkStatus();
+  return absl::PermissionDeniedError(StrCat(
+      UserName(db, user), " is ", EnumName(EnumId::AccountStatus, status), "; cannot ", what));
+}
+
+absl::Status CheckPlatformRank(const Database& db, RowId actor, RowId target,
+                               std::string_view what) {
+  const Table& users = db.table(TableId::users);
+  const auto mine = users.GetEnum<UserRole>(actor, users::role);
+  const auto theirs = users.GetEnum<UserRole>(target, users::role);
+  if (theirs == UserRole::USER || mine > theirs) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      StrCat(UserName(db, actor), " (", EnumName(EnumId::UserRole, mine), ") cannot ", what, " ",
+             UserName(db, target), " (", EnumName(EnumId::UserRole, theirs),
+             "): equal or higher platform role"));
+}
+
 void Audit(Txn& txn, const OpContext& ctx, AuditAction action, RowId user, RowId room, RowId target,
            std::string_view metadata_json) {
   const ColumnValue values[] = {

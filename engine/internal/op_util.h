@@ -28,6 +28,19 @@ absl::StatusOr<RowId> ResolveActive(const Database& db, TableId t, const Uuid& i
 // it). PermissionDenied otherwise, naming the status.
 absl::StatusOr<RowId> ResolveActingUser(const Database& db, const Uuid& id);
 
+// PermissionDenied unless `user` (a live row) is ACTIVE: for a user who is
+// the subject of an operation rather than its actor (a call session's
+// participant). `what` completes "user 'x' is SUSPENDED; cannot <what>".
+absl::Status CheckAccountActive(const Database& db, RowId user, std::string_view what);
+
+// Platform rank (USER < MODERATOR < ADMIN < SUPER_ADMIN) between an actor and
+// the user they act on: anyone may act on a plain USER (the operation's own
+// rules still apply), but a MODERATOR or above only by a higher role. So a
+// room host cannot mute, kick or ban a platform moderator, nor a moderator
+// another moderator. PermissionDenied names both; `what` is the action.
+absl::Status CheckPlatformRank(const Database& db, RowId actor, RowId target,
+                               std::string_view what);
+
 // Appends an audit row. `user`, `room`, `target` may be kNoRow;
 // `metadata_json` may be empty (stored as null).
 void Audit(Txn& txn, const OpContext& ctx, AuditAction action, RowId user, RowId room, RowId target,

@@ -228,6 +228,11 @@ absl::Status DeleteRow(Database& db, const OpContext& ctx, TableId table, const 
     const std::string what = StrCat(def.name, " row");
     if (def.delete_policy == DeletePolicy::kHard) {
       VOX_ASSIGN_OR_RETURN(RowId row, internal::Resolve(db, table, id, what));
+      // A present participant leaves first: the room's count stays true.
+      if (table == TableId::room_participants &&
+          db.table(table).IsNull(row, room_participants::left_at)) {
+        internal::LeaveInTxn(txn, row);
+      }
       txn.Delete(table, row);
       return absl::OkStatus();
     }

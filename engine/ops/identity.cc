@@ -249,9 +249,12 @@ absl::Status SetAccountStatus(Database& db, const OpContext& ctx,
     if (change.status == AccountStatus::DELETED) {
       return absl::InvalidArgumentError("use DeleteUser to delete an account");
     }
-    if (RoleRank(db, actor) < static_cast<int>(UserRole::MODERATOR)) {
-      return absl::PermissionDeniedError(
-          StrCat(UserName(db, actor), " is not a moderator; cannot change account status"));
+    // Moderators suspend and ban through TakeModerationAction, which keeps
+    // the decision as a moderation action.
+    if (RoleRank(db, actor) < static_cast<int>(UserRole::ADMIN)) {
+      return absl::PermissionDeniedError(StrCat(
+          UserName(db, actor),
+          " is not an admin; cannot change account status (moderators use moderation actions)"));
     }
     if (actor == user || RoleRank(db, actor) <= RoleRank(db, user)) {
       return absl::PermissionDeniedError(StrCat(UserName(db, actor),
@@ -352,11 +355,16 @@ absl::Status DeleteUser(Database& db, const OpContext& ctx, const Uuid& actor_id
                         const Uuid& user_id) {
   return Transact(db, ctx.now, [&](Txn& txn) -> absl::Status {
     VOX_ASSIGN_OR_RETURN(RowId user, internal::ResolveActive(db, TableId::users, user_id, "user"));
-    VOX_ASSIGN_OR_RETURN(RowId actor,
-                         internal::ResolveActive(db, TableId::users, actor_id, "user"));
-    if (actor != user && RoleRank(db, actor) < static_cast<int>(UserRole::ADMIN)) {
-      return absl::PermissionDeniedError(
-          StrCat(UserName(db, actor), " may not delete ", UserName(db, user)));
+    // Users may delete their own account whatever its status; deleting
+    // someone else's takes an ACTIVE ADMIN+ of a higher role.
+    RowId actor = user;
+    if (actor_id != user_id) {
+      VOX_ASSIGN_OR_RETURN(actor, internal::ResolveActingUser(db, actor_id));
+      if (RoleRank(db, actor) < static_cast<int>(UserRole::ADMIN) ||
+          RoleRank(db, actor) <= RoleRank(db, user)) {
+        return absl::PermissionDeniedError(
+            StrCat(UserName(db, actor), " may not delete ", UserName(db, user)));
+      }
     }
     internal::DeleteUserInTxn(txn, ctx, user, actor);
     return absl::OkStatus();

@@ -67,7 +67,8 @@ absl::Status VerifyEmail(Database& db, const OpContext& ctx, const Uuid& user_id
 
 // ---- Account status and platform role ---------------------------------------
 // Roles are ordered USER < MODERATOR < ADMIN < SUPER_ADMIN. An actor may change
-// the status of a user whose role is below theirs, and must be MODERATOR+.
+// the status of a user whose role is below theirs, and must be ADMIN+
+// (moderators suspend and ban through TakeModerationAction).
 // SUSPENDED takes an optional `until` (lifted by RunMaintenance). SUSPENDED
 // and BANNED users leave every room they are in and their live rooms end.
 // DELETED is not set here: use DeleteUser.
@@ -105,7 +106,8 @@ absl::Status UnlinkAuthProvider(Database& db, const OpContext& ctx, const Uuid& 
 // ENDED; 3. every present participation left; 4. owned recordings soft-
 // deleted; 5. audit USER_LOGOUT {"reason":"account_deleted"}; 6. audit rows
 // stay. Login providers are deleted (cascade: no orphaned tokens).
-// `actor_id` is the user or an ADMIN+.
+// `actor_id` is the user, or an ACTIVE ADMIN+ of a higher role than the
+// user's.
 absl::Status DeleteUser(Database& db, const OpContext& ctx, const Uuid& actor_id,
                         const Uuid& user_id);
 

@@ -480,8 +480,7 @@ absl::StatusOr<Uuid> CreateWallet(Database& db, const OpContext& ctx, const Uuid
 absl::StatusOr<TransferResult> TopUp(Database& db, const OpContext& ctx, const TopUpRequest& req) {
   return Transact(db, ctx.now, [&](Txn& txn) -> absl::StatusOr<TransferResult> {
     VOX_RETURN_IF_ERROR(CheckPositive(req.amount, "the top-up amount"));
-    VOX_ASSIGN_OR_RETURN(RowId user,
-                         internal::ResolveActive(db, TableId::users, req.user_id, "user"));
+    VOX_ASSIGN_OR_RETURN(RowId user, internal::ResolveActingUser(db, req.user_id));
     VOX_ASSIGN_OR_RETURN(RowId wallet, RequireUserWallet(db, user, req.currency));
     const Table& transfers = Transfers(db);
     if (const RowId done = FindByKey(db, req.idempotency_key); done != kNoRow) {

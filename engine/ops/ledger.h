@@ -82,7 +82,8 @@ struct TopUpRequest {
   std::string_view idempotency_key;
   std::string_view memo;
 };
-// SYSTEM_ISSUANCE -> the user's wallet, TOP_UP; audit WALLET_TOP_UP.
+// SYSTEM_ISSUANCE -> the user's wallet, TOP_UP; audit WALLET_TOP_UP. The
+// user's account must be ACTIVE (PermissionDenied otherwise).
 absl::StatusOr<TransferResult> TopUp(Database& db, const OpContext& ctx, const TopUpRequest& req);
 
 struct GiftRequest {

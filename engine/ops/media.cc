@@ -403,6 +403,7 @@ absl::StatusOr<Uuid> StartCallSession(Database& db, const OpContext& ctx,
       return absl::FailedPreconditionError(StrCat(
           UserName(db, user), " has left ", RoomName(db, room), "; cannot start a call session"));
     }
+    VOX_RETURN_IF_ERROR(internal::CheckAccountActive(db, user, "start a call session"));
     const RowId s = txn.Insert(TableId::call_sessions, {{call_sessions::participant_id, p},
                                                         {call_sessions::user_id, user},
                                                         {call_sessions::room_id, room}});

@@ -146,7 +146,7 @@ struct CallTelemetry {
 
 // Opens a CONNECTING session for a present participant (left_at null); its
 // user and room are the participant's. Errors: NotFound, FailedPrecondition
-// (the participant has left).
+// (the participant has left), PermissionDenied (their account is not ACTIVE).
 absl::StatusOr<Uuid> StartCallSession(Database& db, const OpContext& ctx, const Uuid& participant);
 
 // CONNECTING -> CONNECTED, connected_at = now, with the first telemetry.

@@ -37,12 +37,7 @@ int RoomRank(const Database& db, RowId room, RowId user) {
 absl::Status CheckAuthority(const Database& db, RowId moderator, RowId target, RowId room,
                             ModerationActionType type) {
   const bool platform_mod = PlatformRank(db, moderator) >= static_cast<int>(UserRole::MODERATOR);
-  if (PlatformRank(db, moderator) < PlatformRank(db, target) ||
-      (PlatformRank(db, target) >= static_cast<int>(UserRole::MODERATOR) &&
-       PlatformRank(db, moderator) <= PlatformRank(db, target))) {
-    return absl::PermissionDeniedError(StrCat(UserName(db, moderator), " cannot moderate ",
-                                              UserName(db, target), " (equal or higher role)"));
-  }
+  VOX_RETURN_IF_ERROR(internal::CheckPlatformRank(db, moderator, target, "moderate"));
   if (platform_mod) return absl::OkStatus();
   if (room == kNoRow || !IsRoomAction(type)) {
     return absl::PermissionDeniedError(StrCat(UserName(db, moderator),
@@ -204,6 +199,9 @@ absl::Status RevokeModerationAction(Database& db, const OpContext& ctx, const Uu
           StrCat(UserName(db, revoker), " is not a moderator; cannot revoke actions"));
     }
     const Table& mods = db.table(TableId::moderation_actions);
+    VOX_RETURN_IF_ERROR(internal::CheckPlatformRank(
+        db, revoker, mods.GetRef(action, moderation_actions::target_user_id),
+        "revoke an action on"));
     if (!mods.IsNull(action, moderation_actions::revoked_at)) {
       return absl::FailedPreconditionError("the action is already revoked");
     }

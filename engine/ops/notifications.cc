@@ -108,6 +108,14 @@ absl::Status CheckInvitable(const Database& db, RowId room, RowId invitee) {
     return absl::FailedPreconditionError(StrCat(
         RoomName(db, room), " is ", EnumName(EnumId::RoomStatus, status), "; cannot invite"));
   }
+  // A SUSPENDED or BANNED account cannot join, so it is not invited either.
+  const auto account =
+      db.table(TableId::users).GetEnum<AccountStatus>(invitee, users::account_status);
+  if (account != AccountStatus::ACTIVE) {
+    return absl::FailedPreconditionError(StrCat(UserName(db, invitee), " is ",
+                                                EnumName(EnumId::AccountStatus, account),
+                                                "; cannot invite"));
+  }
   if (IsBanned(db, invitee, room)) {
     return absl::FailedPreconditionError(
         StrCat(UserName(db, invitee), " is banned from ", RoomName(db, room), "; cannot invite"));

@@ -53,8 +53,8 @@ struct InviteResult {
 // looks for (index notifications_invitations). Idempotent while an earlier
 // invitation is neither deleted nor expired. The inviter must be the room's
 // owner or a present HOST/CO_HOST. Errors: NotFound, PermissionDenied,
-// FailedPrecondition (room state; invitee deleted, already present or
-// banned from the room), InvalidArgument (inviting oneself).
+// FailedPrecondition (room state; invitee deleted, not ACTIVE, already
+// present or banned from the room), InvalidArgument (inviting oneself).
 absl::StatusOr<InviteResult> InviteToRoom(Database& db, const OpContext& ctx, const Uuid& room,
                                           const Uuid& inviter, const Uuid& invitee);
 

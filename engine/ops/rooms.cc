@@ -591,6 +591,8 @@ absl::Status SetMuted(Database& db, const OpContext& ctx, const Uuid& room_id, c
     } else {
       VOX_RETURN_IF_ERROR(
           CheckOutranks(db, room, actor, TargetRank(db, p), muted ? "mute" : "unmute"));
+      VOX_RETURN_IF_ERROR(
+          internal::CheckPlatformRank(db, actor.user, target.first, muted ? "mute" : "unmute"));
     }
     if (expires_at && *expires_at <= ctx.now) {
       return absl::InvalidArgumentError("the mute expiry must be in the future");
@@ -626,7 +628,10 @@ absl::StatusOr<int> MuteAll(Database& db, const OpContext& ctx, const Uuid& room
     const Table& parts = db.table(TableId::room_participants);
     std::vector<RowId> targets;
     db.range(kParticipantsByRoom).ScanPrefix({static_cast<int64_t>(room), kNullKey}, [&](RowId p) {
-      if (TargetRank(db, p) < actor.rank && !parts.GetBool(p, room_participants::is_muted)) {
+      if (TargetRank(db, p) < actor.rank && !parts.GetBool(p, room_participants::is_muted) &&
+          internal::CheckPlatformRank(db, actor.user, parts.GetRef(p, room_participants::user_id),
+                                      "mute")
+              .ok()) {
         targets.push_back(p);
       }
       return true;
@@ -748,6 +753,7 @@ absl::Status KickParticipant(Database& db, const OpContext& ctx, const Uuid& roo
     VOX_ASSIGN_OR_RETURN(Actor actor, ResolveActor(db, room, actor_id));
     VOX_ASSIGN_OR_RETURN(auto target, ResolvePresentTarget(db, room, target_id));
     VOX_RETURN_IF_ERROR(CheckOutranks(db, room, actor, TargetRank(db, target.second), "kick"));
+    VOX_RETURN_IF_ERROR(internal::CheckPlatformRank(db, actor.user, target.first, "kick"));
     internal::KickInTxn(txn, ctx, target.second, actor.user, reason);
     return absl::OkStatus();
   });
@@ -765,6 +771,7 @@ absl::Status BanFromRoom(Database& db, const OpContext& ctx, const Uuid& room_id
     }
     const RowId p = internal::FindPresent(db, room, user);
     VOX_RETURN_IF_ERROR(CheckOutranks(db, room, actor, p == kNoRow ? 0 : TargetRank(db, p), "ban"));
+    VOX_RETURN_IF_ERROR(internal::CheckPlatformRank(db, actor.user, user, "ban"));
     return internal::BanInTxn(txn, ctx, room, user, actor.user, reason, expires_at);
   });
 }

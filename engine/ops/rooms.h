@@ -71,6 +71,8 @@ absl::Status LeaveRoom(Database& db, const OpContext& ctx, const Uuid& room_id,
 
 // WORKLOAD W5. Self-mute and self-unmute, or a host muting a lower role (a
 // host mute can carry an expiry; the muted user cannot unmute themselves).
+// Here and for kicks and bans, a target's platform role counts too: only a
+// higher platform role acts on a MODERATOR+ (internal::CheckPlatformRank).
 // Audit USER_MUTED / USER_UNMUTED.
 absl::Status SetMuted(Database& db, const OpContext& ctx, const Uuid& room_id, const Uuid& actor_id,
                       const Uuid& target_id, bool muted,

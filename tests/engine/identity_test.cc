@@ -123,7 +123,7 @@ TEST_F(IdentityTest, LoginOutcomesAreRecorded) {
 TEST_F(IdentityTest, SuspendedUserCannotLogInOrAct) {
   const Uuid mod = Register("moddy");
   const Uuid bob = Register("bobby");
-  GrantRole(mod, UserRole::MODERATOR);
+  GrantRole(mod, UserRole::ADMIN);
   ASSERT_TRUE(SetAccountStatus(db_, Ctx(1),
                                {.actor_id = mod,
                                 .user_id = bob,
@@ -146,13 +146,18 @@ TEST_F(IdentityTest, StatusAndRoleChangesFollowTheHierarchy) {
   const Uuid user = Register("user1");
   GrantRole(admin, UserRole::ADMIN);
   GrantRole(mod, UserRole::MODERATOR);
-  // A plain user cannot ban anyone; a moderator cannot ban an admin.
+  // A plain user cannot ban anyone, nor can a moderator (moderators use
+  // moderation actions); an admin cannot ban an admin.
   EXPECT_EQ(SetAccountStatus(db_, Ctx(),
                              {.actor_id = user, .user_id = mod, .status = AccountStatus::BANNED})
                 .code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(SetAccountStatus(db_, Ctx(),
-                             {.actor_id = mod, .user_id = admin, .status = AccountStatus::BANNED})
+                             {.actor_id = mod, .user_id = user, .status = AccountStatus::BANNED})
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(SetAccountStatus(db_, Ctx(),
+                             {.actor_id = admin, .user_id = admin, .status = AccountStatus::BANNED})
                 .code(),
             absl::StatusCode::kPermissionDenied);
   // An admin may make a moderator, not another admin.

@@ -174,12 +174,16 @@ class IdentityReportTest : public ReportTest {
                              .credentials_ok = true})
                     .ok());
     EXPECT_TRUE(RecordLogin(db_, At(kT0 + 28 * kHour), {.identifier = "nobody"}).ok());
+    // Account statuses are an admin's: mod acts as one for this change
+    // (the role is set directly, so no report sees it).
+    GrantRole(mod_, UserRole::ADMIN);
     EXPECT_TRUE(SetAccountStatus(db_, At(kT0 + 30 * kHour),
                                  {.actor_id = mod_,
                                   .user_id = carol_,
                                   .status = AccountStatus::SUSPENDED,
                                   .reason = "spam"})
                     .ok());
+    GrantRole(mod_, UserRole::MODERATOR);
     RegisterAt("dave", kT0 + 2 * kDay);  // exactly at `to`: outside [T0, T0+2d)
   }
   Uuid mod_, alice_, bob_, carol_;
