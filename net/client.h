@@ -4,7 +4,7 @@
 // filled with designated initializers and sent with Call (synchronous) or
 // Send (pipelined: returns at once with a Future; many may be in flight):
 //
-//   auto client = vox::Client::Connect({.port = 7070, .token = token});
+//   auto client = vox::Client::Connect({.port = 7070, .token = "web1:secret"});
 //   auto joined = (*client)->Call(vox::rpc::JoinRoom{.room_id = room, .user_id = user});
 //
 //   std::vector<vox::Future<vox::rpc::Joined>> joins;
@@ -51,7 +51,16 @@ namespace vox {
 struct ClientOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 7070;
-  std::string token;  // empty: a loopback server without tokens
+  // Credentials (docs/security.md), proven with SCRAM-SHA-256: the secret
+  // never crosses the wire, and the server must prove it holds the token's
+  // verifier (a server that answers without that proof is refused). Give
+  // either `token`, one string: "name:secret" (a `voxctl token create`
+  // credential), or a legacy unnamed token without ':' (":token" for one
+  // that holds a ':'); or `user` and `secret`. None: a loopback server
+  // without tokens. Never printed.
+  std::string token;
+  std::string user;
+  std::string secret;
   std::string client_name = "voxdb-cpp-client";
   std::chrono::milliseconds timeout{10000};  // per request
   // Requests in flight on the connection before Send waits for answers
@@ -60,6 +69,13 @@ struct ClientOptions {
   // Reads answer without waiting for the WAL to make what they saw durable
   // (live state where a few ms of loss is acceptable).
   bool read_unsynced = false;
+  // TLS (a server started with --tls_cert/--tls_key): the server's
+  // certificate must verify against `tls_ca_file` (PEM; empty: the system's
+  // CAs) and name `tls_server_name` (empty: `host`; an IP address is
+  // checked as one). TLS 1.2 or later.
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_server_name;
 };
 
 namespace client_internal {
@@ -190,7 +206,17 @@ class Client {
   Sent SendOn(const std::shared_ptr<client_internal::Connection>& conn,
               const std::function<rpc::Encoded(rpc::Builder&)>& encode);
 
+  // The SCRAM exchange on a new connection: Hello, the challenge, the proof,
+  // the server's signature. REQUIRES: mu_ held.
+  absl::StatusOr<Reply> Handshake(const std::shared_ptr<client_internal::Connection>& conn);
+
   ClientOptions options_;
+  std::string user_, secret_;  // from options_.token or options_.user/secret
+  bool has_credentials_ = false;
+  // SCRAM's SaltedPassword for the last salt and iteration count seen
+  // (PBKDF2 runs once per client, not per reconnect). Guarded by mu_.
+  std::string cached_salt_, cached_salted_password_;
+  int cached_iterations_ = 0;
   std::mutex mu_;  // guards conn_ (swapped on reconnect)
   std::shared_ptr<client_internal::Connection> conn_;
   std::string role_, server_version_;

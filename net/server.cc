@@ -3,8 +3,11 @@
 #include <pthread.h>
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,8 +18,11 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "engine/txn.h"
 #include "net/internal/dispatch.h"
+#include "net/internal/token_store.h"
 #include "net/metrics.h"
+#include "net/scram.h"
 #include "schema/str.h"
 #include "schema/voxdb_generated.h"
 
@@ -74,41 +80,126 @@ Timestamp WallClockMicros() {
       .count();
 }
 
-// Compares without an early exit, so timing does not reveal the token.
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
+// Raises this process's open-file limit to hold `connections` sockets and
+// the data files (up to the hard limit); an error when even that is short.
+absl::Status RaiseFileLimit(int connections) {
+  constexpr rlim_t kOwnFiles = 256;  // WAL segments, snapshots, metrics, stdio
+  const rlim_t need = static_cast<rlim_t>(connections) + kOwnFiles;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return absl::OkStatus();
+  if (limit.rlim_cur >= need) return absl::OkStatus();
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < need) {
+    return absl::InvalidArgumentError(
+        StrCat("max_connections ", connections, " needs ", need,
+               " open files; the hard limit (ulimit -Hn) is ", limit.rlim_max));
+  }
+  limit.rlim_cur = need;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return absl::InternalError(StrCat("cannot raise the open-file limit to ", need));
+  }
+  return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, Role>>> LoadTokens(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(StrCat("cannot read the token file ", path));
-  std::vector<std::pair<std::string, Role>> tokens;
-  std::string role, token;
-  int line = 0;
-  while (in >> role >> token) {
-    ++line;
-    Role r;
-    if (role == "admin") {
-      r = Role::kAdmin;
-    } else if (role == "app") {
-      r = Role::kApp;
-    } else if (role == "readonly") {
-      r = Role::kReadOnly;
-    } else {
-      return absl::InvalidArgumentError(
-          StrCat(path, " line ", line, ": role '", role, "' is not admin, app or readonly"));
-    }
-    if (token.size() < 16) {
-      return absl::InvalidArgumentError(
-          StrCat(path, " line ", line, ": tokens must be at least 16 characters"));
-    }
-    tokens.emplace_back(token, r);
+// A client connection's byte stream: plain TCP, or TLS over it when the
+// server has a certificate (ServerOptions::tls_cert_file). Models Asio's
+// AsyncReadStream/AsyncWriteStream, so asio::async_read/async_write take
+// it as they take a socket; the plain path costs one predictable branch.
+class ClientStream {
+ public:
+  using executor_type = tcp::socket::executor_type;
+  using TlsStream = asio::ssl::stream<tcp::socket>;
+
+  // TLS when `tls` is not null (the context must outlive the stream).
+  ClientStream(tcp::socket socket, asio::ssl::context* tls)
+      : tls_(tls ? std::make_unique<TlsStream>(std::move(socket), *tls) : nullptr),
+        plain_(tls ? tcp::socket(tls_->get_executor()) : std::move(socket)) {}
+
+  bool tls() const { return tls_ != nullptr; }
+  TlsStream& tls_stream() { return *tls_; }
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
+  executor_type get_executor() { return socket().get_executor(); }
+
+  template <typename Buffers, typename Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) return tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    plain_.async_read_some(buffers, std::forward<Handler>(handler));
   }
-  if (tokens.empty()) return absl::InvalidArgumentError(StrCat(path, " holds no tokens"));
-  return tokens;
+  template <typename Buffers, typename Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) return tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    plain_.async_write_some(buffers, std::forward<Handler>(handler));
+  }
+  tcp::endpoint remote_endpoint(asio::error_code& ec) { return socket().remote_endpoint(ec); }
+  // Closing skips TLS's close_notify: the connection is done either way.
+  void shutdown(tcp::socket::shutdown_type what, asio::error_code& ec) {
+    socket().shutdown(what, ec);
+  }
+  void close(asio::error_code& ec) { socket().close(ec); }
+
+ private:
+  std::unique_ptr<TlsStream> tls_;
+  tcp::socket plain_;  // unused (closed) under TLS
+};
+
+// The TLS context of a server with a certificate: TLS 1.2 or later.
+absl::StatusOr<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const ServerOptions& o) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  asio::error_code ec;
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                   ec);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  ctx->use_certificate_chain_file(o.tls_cert_file, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        StrCat("cannot use the TLS certificate ", o.tls_cert_file, ": ", ec.message()));
+  }
+  ctx->use_private_key_file(o.tls_key_file, asio::ssl::context::pem, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        StrCat("cannot use the TLS key ", o.tls_key_file, ": ", ec.message()));
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return absl::InvalidArgumentError(StrCat("the TLS key ", o.tls_key_file,
+                                             " does not match the certificate ", o.tls_cert_file));
+  }
+  return ctx;
+}
+
+// A name or agent as the audit trail may hold it: printable ASCII (others
+// become '?'), at most `max` bytes.
+std::string Printable(std::string_view s, size_t max) {
+  std::string out(s.substr(0, max));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+// Engine thread: the audit row of a failed authentication (the address and
+// the name tried; never the proof). The LSN to wait for (0 without a WAL,
+// or when the log has stopped and nothing can be written).
+uint64_t AuditAuthFailure(EngineParts& engine, Timestamp now, const std::string& address,
+                          const std::string& user, const std::string& client_name,
+                          std::string_view reason) {
+  if (engine.wal != nullptr && !engine.wal->status().ok()) return 0;
+  const std::string metadata =
+      StrCat("{\"user\":", JsonQuote(Printable(user, 64)), ",\"reason\":", JsonQuote(reason), "}");
+  const std::string agent = Printable(client_name, 512);
+  absl::StatusOr<Uuid> ip = ParseInet(address);
+  const absl::Status s = Transact(*engine.db, now, [&](Txn& txn) -> absl::Status {
+    const ColumnValue values[] = {
+        {audit_logs::action, AuditAction::UNAUTHORIZED_ACCESS_ATTEMPT},
+        {audit_logs::metadata, Value(std::string_view(metadata))},
+        {audit_logs::ip_address, ip.ok() ? Value(*ip) : Value()},
+        {audit_logs::user_agent, agent.empty() ? Value() : Value(std::string_view(agent))},
+    };
+    txn.Insert(TableId::audit_logs, values);
+    return txn.status();
+  });
+  if (!s.ok() || engine.sink == nullptr) return 0;
+  return engine.sink->last_lsn();
 }
 
 }  // namespace
@@ -174,7 +265,13 @@ class Server::Impl {
   // Sends `frame` once the WAL is durable up to `lsn` (at once for 0). Any thread.
   void Release(const std::shared_ptr<Connection>& conn, std::vector<uint8_t> frame, uint64_t lsn,
                uint64_t id, uint8_t op, SteadyTime read_at);
-  absl::StatusOr<Role> Authenticate(std::string_view token, bool loopback) const;
+  // Network thread: notes a failed authentication from `address` (and a
+  // lockout it starts), and has the engine thread write its audit row
+  // before `frame` (the refusal) goes out; the connection then closes.
+  void AuthFailed(const std::shared_ptr<Connection>& conn, const std::string& address,
+                  const std::string& user, const std::string& client_name, std::string reason,
+                  std::vector<uint8_t> frame, uint64_t id, SteadyTime read_at);
+  void Log(const std::string& line) const;
 
   const ServerOptions options_;
   EngineParts engine_;
@@ -183,7 +280,10 @@ class Server::Impl {
   uint16_t port_ = 0;
   int connections_ = 0;
   int unsent_frames_ = 0;  // in open connections' outboxes (network thread)
-  std::vector<std::pair<std::string, Role>> tokens_;
+  net::TokenStore tokens_;  // empty without a token file
+  net::AuthLimiter auth_limiter_{options_.auth_max_failures,  // network thread
+                                 std::chrono::seconds(options_.auth_lockout_seconds)};
+  std::unique_ptr<asio::ssl::context> tls_;  // null: plain TCP
   ServerMetrics metrics_;
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;  // null when off
 
@@ -192,6 +292,12 @@ class Server::Impl {
     std::shared_ptr<Connection> conn;
     std::vector<uint8_t> request;
     SteadyTime read_at;
+    // Set for the server's own work on the engine thread (no request): it
+    // runs with the transaction clock and returns the LSN after which
+    // `request` (then a response frame) is released to `conn`.
+    std::function<uint64_t(Timestamp now)> internal;
+    uint8_t internal_op = 0;   // wire::Op, for the metrics
+    uint64_t internal_id = 0;  // the request id `request` answers
   };
   // A report prepared by the engine thread, waiting for a report thread.
   struct ReportTask {
@@ -237,7 +343,7 @@ class Server::Impl {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Server::Impl& server, tcp::socket socket)
-      : server_(server), socket_(std::move(socket)), idle_(server.io_) {}
+      : server_(server), socket_(std::move(socket), server.tls_.get()), idle_(server.io_) {}
 
   void Start() {
     accepted_ = true;
@@ -245,15 +351,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::error_code ec;
     const auto remote = socket_.remote_endpoint(ec);
     loopback_ = !ec && remote.address().is_loopback();
+    if (!ec) address_ = remote.address().to_string();
+    handshake_deadline_ = std::chrono::steady_clock::now() +
+                          std::chrono::seconds(server_.options_.handshake_timeout_seconds);
+    if (socket_.tls()) return StartTls();
     ReadHeader();
   }
   void Send(std::vector<uint8_t> frame) {
     --inflight_;
     Write(std::move(frame));
-    if (paused_ && inflight_ < server_.options_.max_inflight_per_connection) {
-      paused_ = false;
-      ReadHeader();
-    }
+    if (read_eof_ && inflight_ == 0) CloseAfterWrites();  // answered all it sent
   }
   void Write(std::vector<uint8_t> frame) {
     if (closed_) return;  // nowhere to send it
@@ -263,51 +370,90 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   void CloseAfterWrites() {
     closing_ = true;
-    if (outbox_.empty()) Close();
+    if (outbox_.empty() && inflight_ == 0) Close();
   }
   Role role() const { return role_; }
 
  private:
+  // Closes the connection once it has been silent too long: before the
+  // handshake, at its deadline, after it, idle_timeout_seconds from now.
   void ArmIdle() {
-    idle_.expires_after(std::chrono::seconds(server_.options_.idle_timeout_seconds));
+    if (hello_done_) {
+      idle_.expires_after(std::chrono::seconds(server_.options_.idle_timeout_seconds));
+    } else {
+      idle_.expires_at(handshake_deadline_);
+    }
     idle_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
       if (!ec) self->Close();
     });
   }
+  // Reads the next frame unless the connection has too much work out:
+  // requests in flight plus answers not yet written (a client that sends
+  // and never reads stops being read, instead of the server buffering its
+  // answers without bound).
   void ReadHeader() {
-    if (closing_) return;
-    if (inflight_ >= server_.options_.max_inflight_per_connection) {
-      paused_ = true;  // back-pressure: stop reading until answers go out
+    if (closing_ || closed_ || reading_) return;
+    if (inflight_ + static_cast<int>(outbox_.size()) >=
+        server_.options_.max_inflight_per_connection) {
+      paused_ = true;  // resumed by WriteNext once answers go out
       return;
     }
+    paused_ = false;
+    reading_ = true;
     ArmIdle();
     asio::async_read(socket_, asio::buffer(header_, 4),
                      [self = shared_from_this()](const asio::error_code& ec, size_t n) {
                        self->server_.metrics_.BytesReceived(n);
+                       self->reading_ = false;
+                       if (ec == asio::error::eof && n == 0) return self->OnEndOfInput();
                        if (ec) return self->Close();
                        self->ReadBody();
                      });
   }
+  // The client shut down its sending side between frames: answer what it
+  // sent, then close.
+  void OnEndOfInput() {
+    read_eof_ = true;
+    closing_ = true;
+    if (inflight_ == 0) CloseAfterWrites();
+  }
   void ReadBody() {
     uint32_t length;
     std::memcpy(&length, header_, 4);  // little-endian, as FlatBuffers writes it
-    if (length == 0 || length > server_.options_.max_frame_bytes) {
+    const size_t limit = hello_done_ ? server_.options_.max_frame_bytes : kHandshakeFrameBytes;
+    if (length == 0 || length > limit) {
       server_.metrics_.FrameOversized();
       Write(net::ErrorFrame(
-          0, absl::ResourceExhaustedError(StrCat("frame of ", length, " bytes; the limit is ",
-                                                 server_.options_.max_frame_bytes))));
+          0, absl::ResourceExhaustedError(StrCat(
+                 "frame of ", length, " bytes; the limit is ", limit,
+                 hello_done_ ? "" : " before the handshake"))));
       return CloseAfterWrites();
     }
     // Keep the size prefix in front: the buffer's alignment is relative to it.
-    body_.resize(4 + size_t{length});
-    std::memcpy(body_.data(), header_, 4);
-    asio::async_read(socket_, asio::buffer(body_.data() + 4, length),
-                     [self = shared_from_this()](const asio::error_code& ec, size_t n) {
-                       self->server_.metrics_.BytesReceived(n);
-                       if (ec) return self->Close();
-                       self->read_at_ = std::chrono::steady_clock::now();
-                       self->OnFrame();
-                     });
+    body_.clear();
+    body_.insert(body_.end(), header_, header_ + 4);
+    ReadBodyChunk(length);
+  }
+  // Reads the body as it arrives, the buffer growing with what came (4 KiB,
+  // then doubling up to 1 MiB a read), so a frame that declares a large size
+  // and never sends it costs little.
+  void ReadBodyChunk(uint32_t length) {
+    const size_t have = body_.size() - 4;
+    const size_t want =
+        std::min<size_t>(length - have, std::clamp<size_t>(have, 4u << 10, 1u << 20));
+    body_.resize(body_.size() + want);
+    reading_ = true;
+    socket_.async_read_some(
+        asio::buffer(body_.data() + 4 + have, want),
+        [self = shared_from_this(), length, have, want](const asio::error_code& ec, size_t n) {
+          self->server_.metrics_.BytesReceived(n);
+          self->reading_ = false;
+          if (ec) return self->Close();  // EOF inside a frame: nothing to answer
+          self->body_.resize(4 + have + n);
+          if (n < want || have + n < length) return self->ReadBodyChunk(length);
+          self->read_at_ = std::chrono::steady_clock::now();
+          self->OnFrame();
+        });
   }
   void OnFrame() {
     flatbuffers::Verifier verifier(body_.data(), body_.size());
@@ -318,49 +464,161 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return CloseAfterWrites();
     }
     const wire::Request* req = wire::GetSizePrefixedRequest(body_.data());
-    if (!hello_done_) {
-      if (req->op_type() != wire::Op::Hello) {
-        WriteAnswer(req, net::ErrorFrame(req->id(), absl::UnauthenticatedError(
-                                                        "the first request must be Hello")));
-        return CloseAfterWrites();
-      }
-      const wire::Hello* hello = req->op_as_Hello();
-      if (hello->protocol_version() != kProtocolVersion) {
-        WriteAnswer(
-            req, net::ErrorFrame(req->id(),
-                                 absl::FailedPreconditionError(StrCat(
-                                     "protocol version ", hello->protocol_version(),
-                                     " is not supported; this server speaks ", kProtocolVersion))));
-        return CloseAfterWrites();
-      }
-      auto role = server_.Authenticate(
-          hello->token() ? std::string_view(hello->token()->data(), hello->token()->size())
-                         : std::string_view(),
-          loopback_);
-      if (!role.ok()) {
-        WriteAnswer(req, net::ErrorFrame(req->id(), role.status()));
-        return CloseAfterWrites();
-      }
-      role_ = *role;
-      hello_done_ = true;
-      flatbuffers::FlatBufferBuilder fbb(256);
-      const wire::Uuid id(server_.engine_.database_id.hi, server_.engine_.database_id.lo);
-      auto result = wire::CreateHelloResult(fbb, kProtocolVersion, fbb.CreateString(kServerVersion),
-                                            fbb.CreateString(net::RoleName(role_)), &id);
-      wire::ResponseBuilder rb(fbb);
-      rb.add_id(req->id());
-      rb.add_code(wire::StatusCode::OK);
-      rb.add_result_type(wire::Result::HelloResult);
-      rb.add_result(result.Union());
-      fbb.FinishSizePrefixed(rb.Finish());
-      WriteAnswer(req, {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()});
-      return ReadHeader();
-    }
+    if (!hello_done_) return OnHandshake(req);
     ++inflight_;
     server_.Enqueue(shared_from_this(), std::move(body_), read_at_);
     body_ = {};
     ReadHeader();
   }
+  // ---- The handshake (docs/protocol.md, "Handshake"; net/scram.h) ----
+
+  // TLS first. A client speaking plain VoxDB to a TLS server gets one plain
+  // error frame saying so; anything else must be a TLS handshake.
+  void StartTls() {
+    ArmIdle();  // the handshake deadline covers TLS too
+    socket_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](
+                                                            const asio::error_code& ec) {
+      if (ec || self->closed_) return self->Close();
+      uint8_t first[2] = {};
+      asio::error_code peek;
+      const size_t n =
+          self->socket_.socket().receive(asio::buffer(first), tcp::socket::message_peek, peek);
+      if (peek || n == 0) return self->Close();
+      // A TLS record starts 0x16 0x03 (handshake, version 3.x); a plain
+      // frame with a handshake-sized length does not.
+      if (first[0] != 0x16 || (n == 2 && first[1] != 0x03)) return self->RefusePlain();
+      self->socket_.tls_stream().async_handshake(
+          asio::ssl::stream_base::server, [self](const asio::error_code& ec) {
+            if (ec) return self->Close();  // not TLS, or a certificate the client refused
+            self->ReadHeader();
+          });
+    });
+  }
+  void RefusePlain() {
+    asio::error_code ec;
+    std::vector<uint8_t> drain(std::min<size_t>(socket_.socket().available(ec), 64u << 10));
+    if (!drain.empty()) socket_.socket().receive(asio::buffer(drain), 0, ec);  // no reset on close
+    auto frame = std::make_shared<std::vector<uint8_t>>(net::ErrorFrame(
+        0, absl::FailedPreconditionError("this server accepts only TLS connections; connect with "
+                                         "TLS (voxctl --tls, ClientOptions::tls)")));
+    asio::async_write(socket_.socket(), asio::buffer(*frame),
+                      [self = shared_from_this(), frame](const asio::error_code&, size_t) {
+                        self->Close();
+                      });
+  }
+  static std::string_view View(const flatbuffers::String* s) {
+    return s == nullptr ? std::string_view() : std::string_view(s->data(), s->size());
+  }
+  // Refuses the handshake with `status` and closes.
+  void Refuse(const wire::Request* req, const absl::Status& status) {
+    WriteAnswer(req, net::ErrorFrame(req->id(), status));
+    CloseAfterWrites();
+  }
+  // The handshake is done: the connection acts as `role`.
+  void Welcome(const wire::Request* req, Role role, const std::string& server_signature) {
+    role_ = role;
+    hello_done_ = true;
+    flatbuffers::FlatBufferBuilder fbb(256);
+    const wire::Uuid id(server_.engine_.database_id.hi, server_.engine_.database_id.lo);
+    auto signature = server_signature.empty()
+                         ? 0
+                         : fbb.CreateVector(reinterpret_cast<const uint8_t*>(server_signature.data()),
+                                            server_signature.size());
+    auto result = wire::CreateHelloResult(fbb, kProtocolVersion, fbb.CreateString(kServerVersion),
+                                          fbb.CreateString(net::RoleName(role_)), &id, signature);
+    wire::ResponseBuilder rb(fbb);
+    rb.add_id(req->id());
+    rb.add_code(wire::StatusCode::OK);
+    rb.add_result_type(wire::Result::HelloResult);
+    rb.add_result(result.Union());
+    fbb.FinishSizePrefixed(rb.Finish());
+    WriteAnswer(req, {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()});
+    ReadHeader();
+  }
+  // Hello, or with a challenge out, the client's ScramProof.
+  void OnHandshake(const wire::Request* req) {
+    if (scram_) return OnScramProof(req);
+    if (req->op_type() != wire::Op::Hello) {
+      return Refuse(req, absl::UnauthenticatedError("the first request must be Hello"));
+    }
+    const wire::Hello* hello = req->op_as_Hello();
+    if (hello->protocol_version() != kProtocolVersion) {
+      return Refuse(req, absl::FailedPreconditionError(
+                             StrCat("protocol version ", hello->protocol_version(),
+                                    " is not supported; this server speaks ", kProtocolVersion)));
+    }
+    if (server_.tokens_.empty()) {
+      if (!loopback_) {
+        return Refuse(req, absl::PermissionDeniedError(
+                               "no tokens are configured: only loopback clients"));
+      }
+      return Welcome(req, Role::kAdmin, "");
+    }
+    if (const int wait = server_.auth_limiter_.LockedFor(address_, read_at_); wait > 0) {
+      return Refuse(req, absl::ResourceExhaustedError(
+                             StrCat("too many failed authentications from ", address_,
+                                    "; try again in ", wait, " s")));
+    }
+    const std::string_view nonce = View(hello->client_nonce());
+    if (nonce.empty()) {
+      return Refuse(req, absl::UnauthenticatedError(
+                             View(hello->token()).empty()
+                                 ? "this server requires a token (SCRAM-SHA-256, "
+                                   "docs/security.md)"
+                                 : "this server authenticates with SCRAM-SHA-256 only; the "
+                                   "plaintext token was not checked (update the client)"));
+    }
+    if (!scram::IsValidNonce(nonce)) {
+      return Refuse(req, absl::InvalidArgumentError(
+                             "client_nonce must be 16-256 printable characters without ','"));
+    }
+    client_name_ = std::string(View(hello->client_name()));
+    absl::StatusOr<net::TokenStore::Challenge> challenge =
+        server_.tokens_.Begin(View(hello->user()), nonce);
+    if (!challenge.ok()) return Refuse(req, challenge.status());
+    scram_ = *std::move(challenge);
+    flatbuffers::FlatBufferBuilder fbb(256);
+    auto answer = wire::CreateScramChallenge(
+        fbb, fbb.CreateString(scram_->nonce),
+        fbb.CreateVector(reinterpret_cast<const uint8_t*>(scram_->salt.data()), scram_->salt.size()),
+        static_cast<uint32_t>(scram_->iterations));
+    wire::ResponseBuilder rb(fbb);
+    rb.add_id(req->id());
+    rb.add_code(wire::StatusCode::OK);
+    rb.add_result_type(wire::Result::ScramChallenge);
+    rb.add_result(answer.Union());
+    fbb.FinishSizePrefixed(rb.Finish());
+    WriteAnswer(req, {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()});
+    ReadHeader();
+  }
+  void OnScramProof(const wire::Request* req) {
+    const wire::ScramProof* p = req->op_as_ScramProof();
+    if (p == nullptr) {
+      return Refuse(req, absl::UnauthenticatedError("the handshake expects a ScramProof now"));
+    }
+    const std::string_view proof =
+        p->proof() == nullptr
+            ? std::string_view()
+            : std::string_view(reinterpret_cast<const char*>(p->proof()->data()), p->proof()->size());
+    const net::TokenStore::Challenge challenge = *std::move(scram_);
+    scram_.reset();
+    std::optional<net::TokenStore::Verified> ok =
+        server_.tokens_.Finish(challenge, View(p->nonce()), proof);
+    if (ok) return Welcome(req, ok->role, ok->server_signature);
+    // Refused once the audit row is durable; nothing more is read.
+    const std::string who = challenge.user.empty() ? std::string("an unnamed token")
+                                                   : StrCat("'", Printable(challenge.user, 64), "'");
+    closing_ = true;
+    ++inflight_;
+    server_.AuthFailed(
+        shared_from_this(), address_, challenge.user, client_name_,
+        View(p->nonce()) == challenge.nonce ? "wrong proof or unknown name" : "nonce mismatch",
+        net::ErrorFrame(req->id(), absl::UnauthenticatedError(StrCat(
+                                       "authentication failed for ", who,
+                                       ": unknown name or wrong secret"))),
+        req->id(), read_at_);
+  }
+
   // An answer made on the network thread (the handshake), counted as a request.
   void WriteAnswer(const wire::Request* req, std::vector<uint8_t> frame) {
     server_.metrics_.RequestDone(static_cast<uint8_t>(req->op_type()), ResponseCode(frame),
@@ -376,9 +634,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         if (!self->closed_) --self->server_.unsent_frames_;
                         if (!self->outbox_.empty()) {
                           self->WriteNext();
-                        } else if (self->closing_) {
+                        } else if (self->closing_ && self->inflight_ == 0) {
                           self->Close();
                         }
+                        if (self->paused_) self->ReadHeader();
                       });
   }
   void Close() {
@@ -394,40 +653,76 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   Server::Impl& server_;
-  tcp::socket socket_;
+  ClientStream socket_;
   asio::steady_timer idle_;
   uint8_t header_[4];
   std::vector<uint8_t> body_;
   std::deque<std::vector<uint8_t>> outbox_;
   SteadyTime read_at_{};  // when the current frame was read
+  SteadyTime handshake_deadline_{};
   int inflight_ = 0;
   bool paused_ = false, closing_ = false, closed_ = false, hello_done_ = false, loopback_ = false;
+  bool reading_ = false;   // a read is outstanding
+  bool read_eof_ = false;  // the client shut down its sending side
   bool accepted_ = false;  // not refused over the connection limit
   Role role_ = Role::kReadOnly;
+  std::string address_;                               // the client's IP address
+  std::string client_name_;                           // from its Hello
+  std::optional<net::TokenStore::Challenge> scram_;  // a SCRAM challenge is out
 };
 
-absl::StatusOr<Role> Server::Impl::Authenticate(std::string_view token, bool loopback) const {
-  if (tokens_.empty()) {
-    if (!loopback) {
-      return absl::PermissionDeniedError("no tokens are configured: only loopback clients");
-    }
-    return Role::kAdmin;
+void Server::Impl::AuthFailed(const std::shared_ptr<Connection>& conn, const std::string& address,
+                              const std::string& user, const std::string& client_name,
+                              std::string reason, std::vector<uint8_t> frame, uint64_t id,
+                              SteadyTime read_at) {
+  if (auth_limiter_.Failed(address, std::chrono::steady_clock::now())) {
+    Log(StrCat("auth: ", options_.auth_max_failures, " failed authentications from ", address,
+               " (the last as '", Printable(user, 64), "'); refusing it for ",
+               options_.auth_lockout_seconds, " s"));
   }
-  std::optional<Role> found;
-  for (const auto& [t, role] : tokens_) {
-    if (ConstantTimeEquals(t, token)) found = role;  // no early exit
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back({conn, std::move(frame), read_at,
+                      [this, address, user, client_name, reason = std::move(reason)](Timestamp now) {
+                        return AuditAuthFailure(engine_, now, address, user, client_name, reason);
+                      },
+                      static_cast<uint8_t>(wire::Op::ScramProof), id});
+    queued_.store(tasks_.size(), std::memory_order_release);
   }
-  if (!found) return absl::UnauthenticatedError("unknown token");
-  return *found;
+  cv_.notify_one();
+}
+
+void Server::Impl::Log(const std::string& line) const {
+  if (options_.log) return options_.log(line);
+  std::fprintf(stderr, "voxdb: %s\n", line.c_str());
+  std::fflush(stderr);
 }
 
 absl::Status Server::Impl::Start() {
   if (options_.report_threads < 1 || options_.max_reports < 1) {
     return absl::InvalidArgumentError("report_threads and max_reports must be at least 1");
   }
-  if (!options_.token_file.empty()) {
-    VOX_ASSIGN_OR_RETURN(tokens_, LoadTokens(options_.token_file));
+  if (options_.max_connections < 1 || options_.max_inflight_per_connection < 1 ||
+      options_.idle_timeout_seconds < 1 || options_.handshake_timeout_seconds < 1 ||
+      options_.max_frame_bytes < 1024) {
+    return absl::InvalidArgumentError(
+        "max_connections, max_inflight, idle and handshake timeouts must be at least 1, and "
+        "max_frame_bytes at least 1024");
   }
+  if (options_.auth_max_failures < 1 || options_.auth_lockout_seconds < 1) {
+    return absl::InvalidArgumentError("auth_max_failures and auth_lockout_seconds must be at least 1");
+  }
+  if (!options_.token_file.empty()) {
+    VOX_ASSIGN_OR_RETURN(tokens_, net::TokenStore::Load(options_.token_file,
+                                                        [this](const std::string& l) { Log(l); }));
+  }
+  if (options_.tls_cert_file.empty() != options_.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("TLS needs both a certificate file and a key file");
+  }
+  if (!options_.tls_cert_file.empty()) {
+    VOX_ASSIGN_OR_RETURN(tls_, MakeTlsContext(options_));
+  }
+  VOX_RETURN_IF_ERROR(RaiseFileLimit(options_.max_connections));
   asio::error_code ec;
   const auto address = asio::ip::make_address(options_.address, ec);
   if (ec) return absl::InvalidArgumentError(StrCat("bad listen address ", options_.address));
@@ -493,7 +788,17 @@ absl::Status Server::Impl::Start() {
 
 void Server::Impl::Accept() {
   acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
-    if (ec) return;  // stopped
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;  // stopped
+    if (ec) {
+      // Out of file descriptors (or memory): the pending connection stays
+      // in the listen queue; try again shortly rather than stop accepting.
+      metrics_.ConnectionRefused();
+      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+      timer->async_wait([this, timer](const asio::error_code& e) {
+        if (!e) Accept();
+      });
+      return;
+    }
     if (connections_ >= options_.max_connections) {
       auto conn = std::make_shared<Connection>(*this, std::move(socket));
       ++connections_;
@@ -629,9 +934,15 @@ void Server::Impl::EngineLoop() {
       tasks_.pop_front();
       queued_.store(tasks_.size(), std::memory_order_release);
     }
-    const wire::Request* req = wire::GetSizePrefixedRequest(task.request.data());
     // The transaction clock: wall time, never going backwards.
     last_now_ = std::max(last_now_ + 1, WallClockMicros());
+    if (task.internal) {  // the server's own work (a failed authentication's audit row)
+      const uint64_t lsn = task.internal(last_now_);
+      Release(task.conn, std::move(task.request), lsn, task.internal_id, task.internal_op,
+              task.read_at);
+      continue;
+    }
+    const wire::Request* req = wire::GetSizePrefixedRequest(task.request.data());
     net::Dispatched d = net::Dispatch(engine_, *req, task.conn->role(), last_now_);
     const auto op = static_cast<uint8_t>(req->op_type());
     if (d.deferred) {

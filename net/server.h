@@ -25,6 +25,9 @@
 
 namespace vox {
 
+// The largest frame accepted before the handshake is done.
+inline constexpr size_t kHandshakeFrameBytes = 64u << 10;
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 7070;  // 0: an ephemeral port (see Server::port)
@@ -32,9 +35,30 @@ struct ServerOptions {
   int max_connections = 1024;
   int max_inflight_per_connection = 128;  // then the connection is not read (back-pressure)
   int idle_timeout_seconds = 300;
-  // "role token" lines (roles: admin, app, readonly). Empty: no tokens, and
-  // only loopback clients are accepted.
+  // A new connection has this long to complete its handshake; until then
+  // its frames may be at most kHandshakeFrameBytes (a client that connects
+  // and says nothing, or dribbles, cannot hold a connection slot for long).
+  int handshake_timeout_seconds = 10;
+  // One credential per line, `role name verifier` (roles: admin, app,
+  // readonly; the verifier a SCRAM-SHA-256 one, as `voxctl token create`
+  // prints it), or the older `role token` (its verifier derived at start,
+  // with a warning). Clients authenticate with SCRAM-SHA-256
+  // (docs/security.md). Empty: no tokens, and only loopback clients are
+  // accepted.
   std::string token_file;
+  // Failed authentications: `auth_max_failures` from one address within
+  // `auth_lockout_seconds` refuse that address's handshakes for the next
+  // `auth_lockout_seconds` (RESOURCE_EXHAUSTED). Each failure is written
+  // to the audit trail (UNAUTHORIZED_ACCESS_ATTEMPT).
+  int auth_max_failures = 5;
+  int auth_lockout_seconds = 60;
+  // TLS for every client connection (TLS 1.2 or later) when both are set:
+  // PEM files of the certificate chain and its private key. Empty: plain TCP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Where the server's own notes go (token file warnings, lockouts); never
+  // handed a secret. Empty: stderr.
+  std::function<void(const std::string&)> log;
   // "address:port" of the Prometheus endpoint (HTTP, GET /metrics;
   // docs/observability.md); empty: off. Port 0: an ephemeral port (see
   // Server::metrics_port).

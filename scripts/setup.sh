@@ -9,6 +9,8 @@ packages=(
   libxxhash-dev libasio-dev libbenchmark-dev libgtest-dev libgmock-dev
   # the PostgreSQL peer of the benchmarks (bench/peers/postgres) and its tests
   libpq-dev postgresql-15
+  # TLS and SCRAM-SHA-256 (net/), and the fuzzers (clang's libFuzzer, tests/fuzz)
+  libssl-dev openssl clang-14 libclang-rt-14-dev
 )
 
 missing=()

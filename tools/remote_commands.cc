@@ -130,7 +130,9 @@ int RemoteSession::Connect(bool announce) {
                                  .port = static_cast<uint16_t>(port),
                                  .token = options_.token,
                                  .client_name = "voxctl",
-                                 .timeout = options_.timeout});
+                                 .timeout = options_.timeout,
+                                 .tls = options_.tls,
+                                 .tls_ca_file = options_.tls_ca_file});
   if (!client.ok()) return Failed(client.status());
   client_ = *std::move(client);
   if (announce) {

@@ -30,7 +30,10 @@ enum ExitCode : int {
 
 struct RemoteOptions {
   std::string server = "127.0.0.1:7070";  // HOST:PORT ([v6]:PORT)
-  std::string token;                      // never printed
+  // "name:secret" or a legacy unnamed token (ClientOptions::token); never printed.
+  std::string token;
+  bool tls = false;         // connect with TLS (ClientOptions::tls)
+  std::string tls_ca_file;  // PEM CA verifying the server; empty: the system's CAs
   std::chrono::milliseconds timeout{10000};
   voxctl::Format format = voxctl::Format::kTable;
   // With a path, a report's answer is also drawn there as an SVG chart

@@ -10,13 +10,16 @@
 //   voxctl snapshot verify --data=DIR          read and check every snapshot
 //   voxctl restore --data=DIR --to=NEW [--lsn=N | --time=RFC3339]
 //                                              point-in-time copy into a new data directory
+//   voxctl token create --role=R --name=N      a token file line (SCRAM-SHA-256 verifier)
 //
 // Against a running server (tools/remote_commands.h, docs/voxctl.md):
 //   voxctl call OP FIELD=VALUE ...             any protocol operation; shortcuts too
 //   voxctl call ...Report ... --chart=F.svg    a report, also drawn as an SVG chart
 //   voxctl ops | help OP                       the operations and their fields
 //   voxctl shell                               the same, one line at a time
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
@@ -40,6 +43,7 @@
 #include "engine/ops/notifications.h"
 #include "engine/ops/queries.h"
 #include "engine/ops/rooms.h"
+#include "net/scram.h"
 #include "schema/str.h"
 #include "tools/datagen/datagen.h"
 #include "tools/remote_commands.h"
@@ -61,8 +65,19 @@ ABSL_FLAG(uint64_t, lsn, 0, "restore: stop after this LSN (0: the end of the log
 ABSL_FLAG(std::string, time, "", "restore: stop before the first transaction after this time");
 ABSL_FLAG(std::string, server, "127.0.0.1:7070", "call, shell: the server, HOST:PORT");
 ABSL_FLAG(std::string, token, "",
-          "call, shell: the token (empty: a loopback server without tokens); prefer --token_file");
-ABSL_FLAG(std::string, token_file, "", "call, shell: a file whose first line is the token");
+          "call, shell: the credential, NAME:SECRET (or an older unnamed token), proven with "
+          "SCRAM-SHA-256 (empty: a loopback server without tokens); prefer --token_file");
+ABSL_FLAG(std::string, token_file, "",
+          "call, shell: a file whose first line is the credential (NAME:SECRET)");
+ABSL_FLAG(bool, tls, false, "call, shell: connect with TLS (the server runs with --tls_cert)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "call, shell: PEM file of the CA that must have signed the server's certificate "
+          "(implies --tls; default: the system's CAs)");
+ABSL_FLAG(std::string, role, "", "token create: admin, app or readonly");
+ABSL_FLAG(std::string, name, "", "token create: the token's name (what the client logs in as)");
+ABSL_FLAG(std::string, credential_file, "",
+          "token create: write the client's credential (NAME:SECRET) to this new file, mode "
+          "0600, instead of printing a generated one");
 ABSL_FLAG(int64_t, timeout_ms, 10000, "call, shell: connect and per-request timeout");
 ABSL_FLAG(std::string, format, "table", "call, shell: how results print: table, json or csv");
 ABSL_FLAG(std::string, chart, "",
@@ -638,6 +653,10 @@ constexpr char kUsage[] =
     "  wal verify --data=DIR          check the write-ahead log\n"
     "  snapshot take|list|verify --data=DIR\n"
     "  restore --data=DIR --to=NEW [--lsn=N | --time=RFC3339]\n\n"
+    "Credentials (docs/security.md):\n"
+    "  token create --role=admin|app|readonly --name=NAME [--credential_file=F]\n"
+    "                                 a token file line (stdout) for a secret read on stdin,\n"
+    "                                 or a generated one shown once as NAME:SECRET\n\n"
     "Against a running server:\n"
     "  call OP [FIELD=VALUE ...]      run any protocol operation: call JoinRoom room_id=...\n"
     "  call SHORTCUT ...              stats, checkpoint, snapshots, user EMAIL, row TABLE UUID,\n"
@@ -645,7 +664,8 @@ constexpr char kUsage[] =
     "  ops                            every operation with its fields and types\n"
     "  help OP                        one operation's fields, types and defaults\n"
     "  shell                          run commands line by line (history, Tab completion)\n"
-    "  flags: --server=HOST:PORT (127.0.0.1:7070) --token_file=PATH | --token=T\n"
+    "  flags: --server=HOST:PORT (127.0.0.1:7070) --token_file=PATH | --token=NAME:SECRET\n"
+    "         --tls [--tls_ca=CA.pem]\n"
     "         --timeout_ms=10000 --format=table|json|csv (--json = --format=json)\n"
     "  reports: --chart=FILE.svg [--chart_column=NAME] [--chart_table=NAME]\n"
     "           [--chart_type=line|bar]   draw a report's time series as an SVG chart\n\n"
@@ -716,6 +736,8 @@ absl::StatusOr<RemoteOptions> RemoteOptionsFromFlags() {
   const int64_t timeout = absl::GetFlag(FLAGS_timeout_ms);
   if (timeout <= 0) return absl::InvalidArgumentError("--timeout_ms must be positive");
   options.timeout = std::chrono::milliseconds(timeout);
+  options.tls_ca_file = absl::GetFlag(FLAGS_tls_ca);
+  options.tls = absl::GetFlag(FLAGS_tls) || !options.tls_ca_file.empty();
   options.token = absl::GetFlag(FLAGS_token);
   const std::string token_file = absl::GetFlag(FLAGS_token_file);
   if (!token_file.empty()) {
@@ -744,6 +766,75 @@ absl::StatusOr<RemoteOptions> RemoteOptionsFromFlags() {
     options.token = std::string(token);
   }
   return options;
+}
+
+// `voxctl token create --role=R --name=N`: a token file line for the
+// server (stdout) from a secret read on stdin (when stdin is not a
+// terminal) or generated; a generated secret is shown once, as the client's
+// credential NAME:SECRET, on stderr (or written to --credential_file).
+int TokenCreate() {
+  const std::string role = absl::GetFlag(FLAGS_role), name = absl::GetFlag(FLAGS_name);
+  const std::string credential_file = absl::GetFlag(FLAGS_credential_file);
+  if (role != "admin" && role != "app" && role != "readonly") {
+    std::fprintf(stderr, "voxctl: token create needs --role=admin, app or readonly\n");
+    return kExitUsage;
+  }
+  if (!scram::IsValidName(name)) {
+    std::fprintf(stderr,
+                 "voxctl: token create needs --name: 1-64 letters, digits, '.', '_', '-' or '@'\n");
+    return kExitUsage;
+  }
+  std::string secret;
+  if (!::isatty(0)) {
+    std::getline(std::cin, secret);
+    while (!secret.empty() && (secret.back() == '\r' || secret.back() == '\n')) secret.pop_back();
+  }
+  const bool generated = secret.empty();
+  if (generated) {
+    absl::StatusOr<std::string> bytes = scram::RandomBytes(24);
+    if (!bytes.ok()) {
+      std::fprintf(stderr, "voxctl: %s\n", Message(bytes.status()).c_str());
+      return 1;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned char c : *bytes) {
+      secret += kHex[c >> 4];
+      secret += kHex[c & 15];
+    }
+  } else if (secret.size() < 16) {
+    std::fprintf(stderr, "voxctl: the secret on stdin must be at least 16 characters\n");
+    return kExitUsage;
+  }
+  absl::StatusOr<scram::Verifier> verifier = scram::MakeVerifier(secret);
+  if (!verifier.ok()) {
+    std::fprintf(stderr, "voxctl: %s\n", Message(verifier.status()).c_str());
+    return 1;
+  }
+  if (!credential_file.empty()) {
+    const int fd =
+        ::open(credential_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const std::string line = StrCat(name, ":", secret, "\n");
+    if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+      std::fprintf(stderr, "voxctl: cannot write --credential_file=%s: %s\n",
+                   credential_file.c_str(), std::strerror(errno));
+      if (fd >= 0) ::close(fd);
+      return 1;
+    }
+    ::close(fd);
+  }
+  std::printf("%s %s %s\n", role.c_str(), name.c_str(), scram::FormatVerifier(*verifier).c_str());
+  std::fflush(stdout);
+  if (!credential_file.empty()) {
+    std::fprintf(stderr, "voxctl: the client's credential is in %s (mode 0600)\n",
+                 credential_file.c_str());
+  } else if (generated) {
+    std::fprintf(stderr,
+                 "voxctl: add the line above to the server's --token_file. The client's "
+                 "credential, shown only now (voxctl --token_file, ClientOptions::token):\n"
+                 "%s:%s\n",
+                 name.c_str(), secret.c_str());
+  }
+  return 0;
 }
 
 int Remote(const std::string& command, const std::vector<std::string>& args) {
@@ -790,6 +881,9 @@ int main(int argc, char** argv) {
     if (sub == "verify") return vox::SnapshotList(true);
   }
   if (args.size() == 2 && std::string(args[1]) == "restore") return vox::Restore();
+  if (args.size() == 3 && std::string(args[1]) == "token" && std::string(args[2]) == "create") {
+    return vox::TokenCreate();
+  }
   if (args.size() == 2 && std::string(args[1]) == "help") {
     std::fputs(vox::kUsage, stdout);
     return 0;

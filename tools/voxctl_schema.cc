@@ -348,7 +348,9 @@ WireSchema::WireSchema() {
     if (!e->is_union() || ShortName(e->name()) != "Op") continue;
     for (const reflection::EnumVal* v : *e->values()) {
       if (v->value() == 0 || v->union_type() == nullptr) continue;  // NONE
-      if (v->name()->string_view() == "Hello") continue;            // the client's handshake
+      if (v->name()->string_view() == "Hello" || v->name()->string_view() == "ScramProof") {
+        continue;  // the client's handshake
+      }
       ops_.push_back({v->name()->str(), static_cast<uint8_t>(v->value()),
                       schema_->objects()->Get(v->union_type()->index())});
     }

@@ -27,7 +27,16 @@ ABSL_FLAG(std::string, data, "voxdb-data", "the data directory (created if missi
 ABSL_FLAG(std::string, durability, "fsync",
           "fsync (ack after fdatasync), write (ack after write, sync every 10 ms), none (no log)");
 ABSL_FLAG(std::string, token_file, "",
-          "file of 'role token' lines (admin, app, readonly); empty: loopback clients only");
+          "file of 'role name verifier' lines (roles admin, app, readonly; lines from `voxctl "
+          "token create`; older 'role token' lines still work), authenticated with "
+          "SCRAM-SHA-256 (docs/security.md); empty: loopback clients only");
+ABSL_FLAG(int, auth_max_failures, 5,
+          "failed authentications from one address within --auth_lockout_s that lock it out");
+ABSL_FLAG(int, auth_lockout_s, 60,
+          "seconds an address is refused after --auth_max_failures failed authentications");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain: every client connection is TLS (1.2 or later); needs --tls_key");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(
     std::string, recovery, "strict",
     "strict: refuse to start on mid-log corruption; stop-at-last-good: keep what precedes it");
@@ -37,6 +46,7 @@ ABSL_FLAG(uint64_t, max_frame_bytes, 4u << 20, "largest request frame accepted")
 ABSL_FLAG(int, max_connections, 1024, "connections accepted at once");
 ABSL_FLAG(int, max_inflight, 128, "requests in flight per connection before it is not read");
 ABSL_FLAG(int, idle_timeout_s, 300, "seconds a silent connection is kept");
+ABSL_FLAG(int, handshake_timeout_s, 10, "seconds a new connection has to complete its handshake");
 ABSL_FLAG(int, keep_snapshots, 3, "snapshots kept by checkpoints");
 ABSL_FLAG(double, checkpoint_interval_s, 3600, "checkpoint at least this often (0: never by time)");
 ABSL_FLAG(uint64_t, checkpoint_wal_bytes, 1ull << 30,
@@ -78,10 +88,16 @@ int Main() {
                         .max_connections = absl::GetFlag(FLAGS_max_connections),
                         .max_inflight_per_connection = absl::GetFlag(FLAGS_max_inflight),
                         .idle_timeout_seconds = absl::GetFlag(FLAGS_idle_timeout_s),
+                        .handshake_timeout_seconds = absl::GetFlag(FLAGS_handshake_timeout_s),
                         .token_file = absl::GetFlag(FLAGS_token_file),
                         .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
                         .report_threads = absl::GetFlag(FLAGS_report_threads),
                         .spin_us = absl::GetFlag(FLAGS_spin_us)};
+  options.auth_max_failures = absl::GetFlag(FLAGS_auth_max_failures);
+  options.auth_lockout_seconds = absl::GetFlag(FLAGS_auth_lockout_s);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.log = [](const std::string& line) { Log(line); };
   if (options.spin_us < 0) {
     Log("--spin_us must be at least 0");
     return 2;
@@ -188,7 +204,9 @@ int Main() {
                     : StrCat("checkpoint failed: ", ToStd(info.status().message())));
     }
     const uint64_t wal_bytes = wal ? wal->stats().bytes : 0;
-    if (!checkpoint_running && sink != nullptr &&
+    // Not once the log has stopped (fail-stop): memory then holds writes the
+    // log never made durable, and a snapshot would bring them back.
+    if (!checkpoint_running && sink != nullptr && wal->status().ok() &&
         CheckpointDue(policy, std::chrono::duration<double>(now - last_checkpoint).count(),
                       wal_bytes - wal_bytes_at_checkpoint, report->database_id.lo)) {
       auto pause = checkpointer.Start(db, sink->last_lsn());
@@ -231,7 +249,8 @@ int Main() {
   std::fflush(stdout);
   Log(StrCat("serving database ", FormatUuid(report->database_id), " on ", options.address, ":",
              (*server)->port(), ", durability ", DurabilityName(*durability),
-             options.token_file.empty() ? ", loopback clients only" : ", tokens required"));
+             options.token_file.empty() ? ", loopback clients only" : ", tokens required",
+             options.tls_cert_file.empty() ? "" : ", TLS"));
   (*server)->Wait(/*handle_signals=*/true);
   Log("stopping: in-flight requests answered");
   if (wal) {

@@ -1,5 +1,6 @@
 #include "wal/change_codec.h"
 
+#include <array>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -181,12 +182,20 @@ absl::Status ApplyTransaction(Database& db, std::string_view payload) {
   std::vector<Change> changes;
   VOX_RETURN_IF_ERROR(Decode(payload, &changes));
   // 1. Every touched row leaves its indexes (checking that it is the row
-  //    the log means).
+  //    the log means). A transaction appends rows to a table only at its
+  //    end, each one a change of the record: a row further out is not from
+  //    this log (and would make replay allocate without bound).
+  std::array<size_t, kTableCount> rows_before{};
+  for (const Change& c : changes) {
+    rows_before[static_cast<size_t>(c.table)] = db.table(c.table).row_count();
+  }
   for (const Change& c : changes) {
     Table& table = db.table(c.table);
-    if (c.row > table.row_count() + size_t{kChunkRows} * 64) {
+    const size_t before = rows_before[static_cast<size_t>(c.table)];
+    if (c.row >= before + changes.size()) {
       return absl::DataLossError(StrCat("replay: ", table.name(), " row ", c.row,
-                                        " is far past the table's ", table.row_count(), " rows"));
+                                        " is past the table's ", before, " rows and the record's ",
+                                        changes.size(), " changes"));
     }
     if (table.IsLive(c.row) && table.id(c.row) != c.id) {
       return absl::DataLossError(StrCat("replay: ", table.name(), " row ", c.row, " holds ",
@@ -194,6 +203,15 @@ absl::Status ApplyTransaction(Database& db, std::string_view payload) {
                                         FormatUuid(c.id)));
     }
     table.PrepareRowForReplay(c.row);
+  }
+  // 1b. The puts' enum values, refs and tag ids must be in range (reads
+  //     follow them); every row the record touches is addressable by now.
+  for (const Change& c : changes) {
+    for (ColumnId col = 0; col < c.values.size(); ++col) {
+      if (c.values[col].kind() != Value::Kind::kInt) continue;
+      absl::Status s = CheckStoredValue(db, c.table, col, c.values[col].AsInt());
+      if (!s.ok()) return absl::DataLossError(StrCat("replay: row ", c.row, " of ", s.message()));
+    }
   }
   // 2. Puts write their image; deletes free their row.
   for (const Change& c : changes) {

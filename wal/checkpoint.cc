@@ -65,6 +65,15 @@ absl::StatusOr<double> Checkpointer::Start(const Database& db, uint64_t lsn) {
   const double pause = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   thread_ = std::thread([this, image, lsn] {
     const absl::Status made = io_.MakeDir(SnapshotDir(data_dir_));
+    // A snapshot a crash left half written is never loaded; left there,
+    // each such crash would keep a snapshot's worth of disk.
+    if (auto names = io_.List(SnapshotDir(data_dir_)); made.ok() && names.ok()) {
+      for (const std::string& n : *names) {
+        if (n.rfind("snapshot-", 0) == 0 && n.ends_with(".vsnap.tmp")) {
+          (void)io_.Unlink(StrCat(SnapshotDir(data_dir_), "/", n));
+        }
+      }
+    }
     absl::StatusOr<SnapshotInfo> info =
         made.ok() ? WriteSnapshot(io_, *image, {.database_id = database_id_, .lsn = lsn},
                                   SnapshotDir(data_dir_))

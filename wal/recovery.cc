@@ -93,9 +93,23 @@ absl::StatusOr<RecoveryReport> Recover(FileIo& io, const RecoveryOptions& option
   WalScanOptions scan_options{
       .mode = options.mode, .repair = true, .after_lsn = report.snapshot_lsn};
   bool stopped = false;
+  // The first record replayed must follow the snapshot; without one (none,
+  // or none readable) the log must start at LSN 1.
+  auto missing_before = [&report](uint64_t lsn) {
+    return absl::DataLossError(
+        report.snapshot.empty()
+            ? StrCat("the WAL starts at LSN ", lsn,
+                     " and no snapshot holds the records before it: segments are missing, or "
+                     "the snapshot that covered them is unreadable")
+            : StrCat("the WAL starts at LSN ", lsn, " but snapshot ", report.snapshot, " ends at ",
+                     report.snapshot_lsn, ": segments are missing"));
+  };
   auto scan = ScanWal(io, WalDir(options.data_dir), report.database_id, scan_options,
                       [&](const WalRecord& r) -> absl::Status {
                         if (stopped) return absl::OkStatus();
+                        if (report.records_replayed == 0 && r.lsn > report.snapshot_lsn + 1) {
+                          return missing_before(r.lsn);
+                        }
                         if (r.lsn > options.stop_at_lsn) {
                           stopped = true;
                           return absl::OkStatus();
@@ -120,11 +134,6 @@ absl::StatusOr<RecoveryReport> Recover(FileIo& io, const RecoveryOptions& option
                         return absl::OkStatus();
                       });
   if (!scan.ok()) return scan.status();
-  if (report.snapshot_lsn > 0 && scan->records > 0 && scan->first_lsn > report.snapshot_lsn + 1) {
-    return absl::DataLossError(StrCat("the WAL starts at LSN ", scan->first_lsn, " but snapshot ",
-                                      report.snapshot, " ends at ", report.snapshot_lsn,
-                                      ": segments are missing"));
-  }
   report.last_lsn = std::max(report.last_lsn, report.snapshot_lsn);
   if (!stopped) report.last_lsn = std::max(report.last_lsn, scan->last_lsn);
   report.tail = scan->tail;

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <thread>
 
+#include "engine/txn.h"
 #include "schema/str.h"
 #include "wal/snapshot_format.h"
 
@@ -956,17 +957,52 @@ class LoadSink final : public SnapshotSink {
   void Chunk(ColumnId c, uint32_t chunk, const uint8_t* values, const uint64_t* validity,
              uint32_t rows) override {
     table_->mutable_column(c).LoadChunk(chunk, values, validity, rows);
+    if (error_.ok()) error_ = CheckChunk(c, chunk, values, validity, rows);
   }
   absl::Status EndTable() override {
+    if (!error_.ok()) return error_;
     indexes_.Add(table_);
     return absl::OkStatus();
   }
 
  private:
+  // Enum values, refs and tag ids of live rows must be in range (tables
+  // refer only to themselves and to earlier tables, whose row counts are
+  // known by now): reads follow them (CheckStoredValue).
+  absl::Status CheckChunk(ColumnId c, uint32_t chunk, const uint8_t* values,
+                          const uint64_t* validity, uint32_t rows) const {
+    const ColumnType type = table_->def().columns[c].type;
+    if (type != ColumnType::kEnum && type != ColumnType::kRef && type != ColumnType::kTags) {
+      return absl::OkStatus();
+    }
+    const RowId base = chunk * kSnapshotChunkRows;
+    for (uint32_t i = 0; i < rows; ++i) {
+      if (!table_->IsLive(base + i)) continue;
+      if (validity != nullptr && ((validity[i >> 6] >> (i & 63)) & 1) == 0) continue;
+      int64_t raw;
+      if (type == ColumnType::kEnum) {
+        raw = values[i];
+      } else if (type == ColumnType::kRef) {
+        uint32_t v;
+        std::memcpy(&v, values + size_t{i} * 4, 4);
+        raw = v;
+      } else {
+        std::memcpy(&raw, values + size_t{i} * 8, 8);
+      }
+      absl::Status s = CheckStoredValue(db_, table_->id(), c, raw);
+      if (!s.ok()) {
+        return absl::DataLossError(
+            StrCat("snapshot ", path_, ": row ", base + i, " of ", s.message()));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   Database& db_;
   const std::string& path_;
   IndexBuilder& indexes_;
   Table* table_ = nullptr;
+  absl::Status error_;  // the first value out of range
 };
 
 absl::Status CheckEmpty(const Database& db) {

@@ -83,15 +83,18 @@ std::string SnapshotFileName(uint64_t lsn);
 // format or schema version (the message names both numbers), or its tables
 // do not match this build's schema; InvalidArgument if the file is not a
 // snapshot (bad magic); DataLoss for a checksum mismatch, a truncated file or
-// inconsistent contents, naming the file, the table/column and the byte
-// offset; the I/O error of a failed read. After an error `db` may hold a
-// partial load: discard it.
+// inconsistent contents (among them an enum value, ref or tag id out of
+// range), naming the file, the table/column and the byte offset or row; the
+// I/O error of a failed read. After an error `db` may hold a partial load:
+// discard it.
 [[nodiscard]] absl::StatusOr<SnapshotInfo> LoadSnapshot(FileIo& io, const std::string& path,
                                                         Database& db, ProgressFn progress = {});
 
 // Reads the whole file and checks everything LoadSnapshot checks, without a
-// Database (the operator's "verify a snapshot"). The file describes its own
-// columns, so a snapshot of another schema version can be verified too.
+// Database (the operator's "verify a snapshot"), except the range of values
+// (enum values, refs, tag ids), which needs this build's schema and the
+// loaded tables. The file describes its own columns, so a snapshot of
+// another schema version can be verified too.
 // Errors as LoadSnapshot's, less the ones about `db` and the schema.
 [[nodiscard]] absl::StatusOr<SnapshotInfo> VerifySnapshot(FileIo& io, const std::string& path,
                                                           ProgressFn progress = {});

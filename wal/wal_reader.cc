@@ -46,7 +46,8 @@ absl::StatusOr<std::string> ReadAll(FileIo& io, const std::string& path) {
 // Why the record at `at` is not a valid next record, or "" if it is.
 std::string CheckRecord(std::string_view seg, uint64_t at, uint64_t db_tag, uint64_t lsn,
                         uint64_t prev_hash) {
-  if (seg.size() - at < wal::kRecordHeaderSize) return "truncated header";
+  // `at` is past the end when the file ends inside the last record's padding.
+  if (at > seg.size() || seg.size() - at < wal::kRecordHeaderSize) return "truncated header";
   RecordHeader h;
   std::memcpy(&h, seg.data() + at, sizeof(h));
   if (!wal::RecordHeaderValid(h)) return "header hash mismatch";
@@ -163,7 +164,7 @@ absl::StatusOr<WalScan> ScanWal(FileIo& io, const std::string& dir, const Uuid& 
     scan.tail = {lsn, prev_hash, segments[i], at};
     const bool last = i + 1 == segments.size();
     const bool unwritten =
-        seg.size() - at < wal::kRecordHeaderSize ||
+        at > seg.size() || seg.size() - at < wal::kRecordHeaderSize ||
         std::all_of(seg.begin() + static_cast<ptrdiff_t>(at),
                     seg.begin() + static_cast<ptrdiff_t>(at + wal::kRecordHeaderSize),
                     [](char c) { return c == 0; });

@@ -14,8 +14,16 @@ void WalCommitSink::OnCommit(const Txn& txn) {
     for (const RowChange& change : txn.changes()) {
       table_lsn_[static_cast<size_t>(change.table)] = *lsn;
     }
-  } else if (status_.ok()) {
-    status_ = lsn.status();
+  } else {
+    if (status_.ok()) status_ = lsn.status();
+    // The log stopped: the transaction stays in memory but will never be
+    // durable. A read of what it changed waits for an LSN the log never
+    // acknowledges, so it gets the log's error, not data a restart loses.
+    if (!writer_.status().ok()) {
+      for (const RowChange& change : txn.changes()) {
+        table_lsn_[static_cast<size_t>(change.table)] = UINT64_MAX;
+      }
+    }
   }
 }
 

@@ -68,6 +68,14 @@ absl::StatusOr<std::unique_ptr<WalWriter>> WalWriter::Open(FileIo& io, LogDevice
   w->written_lsn_ = w->durable_lsn_ = tail.next_lsn - 1;
   if (options.durability != Durability::kNone) {
     VOX_RETURN_IF_ERROR(io.MakeDir(options.dir));
+    // A segment a crash left half made (StartSegment's temporary) is never
+    // part of the log; left there, each such crash would keep a segment's
+    // worth of disk.
+    if (auto names = io.List(options.dir); names.ok()) {
+      for (const std::string& n : *names) {
+        if (n.ends_with(".wal.tmp")) (void)io.Unlink(StrCat(options.dir, "/", n));
+      }
+    }
     VOX_RETURN_IF_ERROR(w->OpenSegment(tail));
   }
   w->thread_ = std::thread([p = w.get()] {
@@ -130,7 +138,8 @@ absl::Status WalWriter::StartSegment(uint64_t first_lsn) {
   if (!s.ok()) {
     (void)io_.Close(*fd);
     (void)io_.Unlink(tmp);
-    return s;
+    return absl::Status(s.code(), StrCat("cannot make the next WAL segment ", path, " (",
+                                         options_.segment_bytes, " bytes): ", s.message()));
   }
   if (fd_ >= 0) (void)io_.Close(fd_);
   fd_ = *fd;

@@ -155,6 +155,8 @@ class VoxDriver final : public Driver {
     }
     ClientOptions options{.host = address_.substr(0, colon),
                           .port = static_cast<uint16_t>(std::atoi(address_.c_str() + colon + 1)),
+                          // "name:secret" or an older unnamed token, proven
+                          // with SCRAM-SHA-256 (docs/security.md).
                           .token = token_,
                           .client_name = "voxbench"};
     auto client = Client::Connect(options);

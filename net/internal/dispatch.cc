@@ -78,12 +78,18 @@ bool IsAdmin(Op op) {
   }
 }
 
+// The handshake's requests (net/server.cc answers them before any other).
+bool IsHandshake(Op op) { return op == Op::Hello || op == Op::ScramProof; }
+
 std::string OpName(Op op) {
   const char* name = wire::EnumNameOp(op);
   return name[0] != '\0' ? std::string(name) : StrCat("op #", static_cast<int>(op));
 }
 
 absl::Status CheckRole(Op op, Role role) {
+  // Not operations a role grants: refused for what they are, by any token
+  // (no operation; the handshake's messages after the handshake).
+  if (op == Op::NONE || IsHandshake(op)) return absl::OkStatus();
   if (role == Role::kReadOnly && !IsRead(op)) {
     return absl::PermissionDeniedError("a readonly token may only read");
   }
@@ -120,6 +126,7 @@ absl::Status CheckBatch(const wire::Batch& batch, Role role) {
       case Op::NONE:
         return InBatch(i, op, absl::InvalidArgumentError("no operation"));
       case Op::Hello:
+      case Op::ScramProof:
       case Op::Batch:
       case Op::Checkpoint:
       case Op::ListSnapshots:
@@ -158,6 +165,9 @@ Outcome ExecuteOp(Call& c, Op type, const void* op) {
     if (std::optional<Outcome> r = domain(c, type, op)) return *std::move(r);
   }
   if (type == Op::Hello) return absl::FailedPreconditionError("Hello is only the first request");
+  if (type == Op::ScramProof) {
+    return absl::FailedPreconditionError("ScramProof is only part of the handshake");
+  }
   return absl::UnimplementedError(StrCat("unknown operation ", OpName(type)));
 }
 

@@ -117,6 +117,9 @@ Outcome DoCheckpoint(Call& c) {
   if (e.checkpointer == nullptr) {
     return absl::FailedPreconditionError("this server has no data directory");
   }
+  // Once the log has stopped, memory holds writes that were refused: a
+  // snapshot of them would bring them back at the next restart.
+  if (e.wal != nullptr && !e.wal->status().ok()) return e.wal->status();
   auto pause = e.checkpointer->Start(c.db, e.sink ? e.sink->last_lsn() : 0);
   if (!pause.ok()) return pause.status();
   auto info = e.checkpointer->Wait();

@@ -17,6 +17,7 @@
 #include "net/client.h"
 #include "schema/str.h"
 #include "schema/voxdb_generated.h"
+#include "tests/integration/raw_connection.h"
 #include "tests/integration/server_process.h"
 #include "tests/wal/wal_test_util.h"
 
@@ -83,134 +84,6 @@ TEST_F(ServerTest, FlowsThroughTheClient) {
   ASSERT_TRUE(snapshot.ok()) << snapshot.status().message();
 }
 
-// Raw frames: the server's answers to bad input.
-class RawConnection {
- public:
-  explicit RawConnection(uint16_t port) {
-    asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
-    socket_.connect(ep);
-  }
-  void Send(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
-  // The next frame's raw bytes (after the size prefix), or "" once the
-  // server closed the connection.
-  std::string Receive() {
-    asio::error_code ec;
-    uint32_t len = 0;
-    asio::read(socket_, asio::buffer(&len, 4), ec);
-    if (ec) return "";
-    std::string body(len, '\0');
-    asio::read(socket_, asio::buffer(body), ec);
-    return ec ? "" : body;
-  }
-  bool Closed() {
-    asio::error_code ec;
-    char c;
-    asio::read(socket_, asio::buffer(&c, 1), ec);
-    return ec == asio::error::eof || ec == asio::error::connection_reset;
-  }
-
- private:
-  asio::io_context io_;
-  asio::ip::tcp::socket socket_{io_};
-};
-
-std::string Framed(std::string body) {
-  const uint32_t len = static_cast<uint32_t>(body.size());
-  return std::string(reinterpret_cast<const char*>(&len), 4) + body;
-}
-
-TEST_F(ServerTest, BadInputIsAnsweredAndOthersAreStillServed) {
-  ServerProcess server(dir_.path() + "/db", {"--max_frame_bytes=4096"});
-  ASSERT_NE(server.port(), 0);
-  auto good = server.Connect();
-  ASSERT_NE(good, nullptr);
-  {  // garbage bytes
-    RawConnection raw(server.port());
-    raw.Send(Framed(std::string(64, '\x7f')));
-    const std::string answer = raw.Receive();
-    EXPECT_NE(answer.find("malformed frame"), std::string::npos);
-    EXPECT_TRUE(raw.Closed());
-  }
-  {  // an oversized frame
-    RawConnection raw(server.port());
-    const uint32_t huge = 1u << 30;
-    raw.Send(std::string(reinterpret_cast<const char*>(&huge), 4));
-    EXPECT_NE(raw.Receive().find("the limit is 4096"), std::string::npos);
-    EXPECT_TRUE(raw.Closed());
-  }
-  {  // a truncated frame, then the client goes away
-    RawConnection raw(server.port());
-    raw.Send(Framed(std::string(100, 'x')).substr(0, 50));
-  }
-  // A wrong protocol version and a missing Hello are refused by the client
-  // library's own Hello path: check the version through a raw Hello.
-  EXPECT_TRUE(good->Call(rpc::Stats{}).ok());  // the good client is still served
-  auto other = Client::Connect({.port = server.port()});
-  ASSERT_TRUE(other.ok());
-  EXPECT_TRUE((*other)->Call(rpc::RegisterUser{"after", "after@example.com", "h", "After"}).ok());
-}
-
-TEST_F(ServerTest, WritesSurviveAGracefulRestartAndAKill) {
-  Uuid user;
-  {
-    ServerProcess server(dir_.path() + "/db");
-    auto c = server.Connect();
-    ASSERT_NE(c, nullptr);
-    auto r = c->Call(rpc::RegisterUser{"durable", "durable@example.com", "h", "D"});
-    ASSERT_TRUE(r.ok());
-    user = r->user_id;
-    ASSERT_TRUE(c->Call(rpc::TopUp{user, 77}).ok());
-    const int status = server.Kill(SIGTERM);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  }
-  {
-    ServerProcess server(dir_.path() + "/db");
-    auto c = server.Connect();
-    ASSERT_NE(c, nullptr);
-    auto row = c->Call(rpc::UserByEmail{"durable@example.com"});
-    ASSERT_TRUE(row.ok()) << row.status().message();
-    // An acknowledged write, then kill -9: it is still there afterwards.
-    ASSERT_TRUE(c->Call(rpc::RegisterUser{"killed", "killed@example.com", "h", "K"}).ok());
-    server.Kill(SIGKILL);
-  }
-  ServerProcess server(dir_.path() + "/db");
-  auto c = server.Connect();
-  ASSERT_NE(c, nullptr);
-  EXPECT_TRUE(c->Call(rpc::UserByEmail{"killed@example.com"}).ok());
-  EXPECT_TRUE(c->Call(rpc::UserByEmail{"durable@example.com"}).ok());
-}
-
-TEST_F(ServerTest, ConcurrentClientsGetTheirOwnAnswers) {
-  ServerProcess server(dir_.path() + "/db", {"--durability=write"});
-  std::atomic<int> ok{0}, wrong{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
-      auto c = Client::Connect({.port = server.port()});
-      if (!c.ok()) return;
-      for (int i = 0; i < 25; ++i) {
-        const std::string name = StrCat("t", t, "user", i);
-        auto r = (*c)->Call(rpc::RegisterUser{name, name + "@example.com", "h", name});
-        if (!r.ok()) continue;
-        auto row = (*c)->Call(rpc::GetRow{"users", r->user_id});
-        if (row.ok() && row->find(StrCat("\"username\":\"", name, "\"")) != std::string::npos) {
-          ++ok;
-        } else {
-          ++wrong;
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(ok.load(), 200);
-  EXPECT_EQ(wrong.load(), 0);
-}
-
-}  // namespace
-}  // namespace vox
-
-namespace vox {
-namespace {
 
 TEST_F(ServerTest, CheckpointsRunOnTheirSchedule) {
   ServerProcess server(dir_.path() + "/db",
@@ -237,22 +110,7 @@ TEST_F(ServerTest, CheckpointsRunOnTheirSchedule) {
   EXPECT_TRUE(c2->Call(rpc::UserByEmail{"scheduled@example.com"}).ok());
 }
 
-}  // namespace
-}  // namespace vox
 
-namespace vox {
-namespace {
-
-std::string HelloFrame(uint32_t version, const std::string& token) {
-  flatbuffers::FlatBufferBuilder fbb(128);
-  auto hello = wire::CreateHello(fbb, version, fbb.CreateString(token), fbb.CreateString("raw"));
-  wire::RequestBuilder rb(fbb);
-  rb.add_id(7);
-  rb.add_op_type(wire::Op::Hello);
-  rb.add_op(hello.Union());
-  fbb.FinishSizePrefixed(rb.Finish());
-  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
-}
 
 TEST_F(ServerTest, HandshakeRefusesOtherVersionsAndUnknownTokens) {
   const std::string tokens = dir_.path() + "/tokens";
@@ -310,11 +168,6 @@ TEST_F(ServerTest, AMissingHelloAndABadTokenFileAreRefused) {
   EXPECT_EQ(bad.port(), 0);
 }
 
-}  // namespace
-}  // namespace vox
-
-namespace vox {
-namespace {
 
 TEST_F(ServerTest, GenericWritesFollowEachTablesRules) {
   ServerProcess server(dir_.path() + "/db");
@@ -362,22 +215,7 @@ TEST_F(ServerTest, GenericWritesFollowEachTablesRules) {
   EXPECT_EQ(c->Call(rpc::DeleteRow{"nope", user->user_id}).code(), absl::StatusCode::kInvalidArgument);
 }
 
-}  // namespace
-}  // namespace vox
 
-namespace vox {
-namespace {
-
-std::string StatsFrame(uint64_t id) {
-  flatbuffers::FlatBufferBuilder fbb(64);
-  auto stats = wire::CreateStats(fbb);
-  wire::RequestBuilder rb(fbb);
-  rb.add_id(id);
-  rb.add_op_type(wire::Op::Stats);
-  rb.add_op(stats.Union());
-  fbb.FinishSizePrefixed(rb.Finish());
-  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
-}
 
 TEST_F(ServerTest, LimitsHoldWhileOthersAreServed) {
   ServerProcess server(dir_.path() + "/db",

@@ -333,7 +333,7 @@ TEST_F(DispatchTest, RolesStatusAndDeletion) {
       absl::StatusCode::kInvalidArgument, "role is required");
 
   Done(Op::SetAccountStatus, [&](B& b) {
-    return wire::CreateSetAccountStatus(b, W(bob), W(carol), b.CreateString("SUSPENDED"),
+    return wire::CreateSetAccountStatus(b, W(root), W(carol), b.CreateString("SUSPENDED"),
                                         b.CreateString("spam"), now_ + kDay);
   });
   const RowId c = Row(TableId::users, carol);

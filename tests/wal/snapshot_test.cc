@@ -514,6 +514,45 @@ TEST_F(DamagedSnapshotTest, StringOutsideItsHeapIsDataLossEvenWithGoodChecksums)
   ExpectDataLoss(bad, {"table users", "column username", "row 5", "outside"});
 }
 
+// Found by fuzz_snapshot_reader: with good checksums, a ref past its table
+// or an enum value without a name loaded, and the first read of the row went
+// out of bounds. Load refuses them; Verify (no schema, no tables) does not
+// look at values.
+TEST_F(DamagedSnapshotTest, ValuesOutOfRangeAreDataLossEvenWithGoodChecksums) {
+  const RowId row = 5;
+  ASSERT_TRUE(db_->table(TableId::users).IsLive(row));
+  const BlockAt* role = FindBlock(blocks_, SnapshotBlockKind::kChunk, TableId::users, users::role);
+  ASSERT_NE(role, nullptr);
+  const std::string bad_enum = Damaged(path_, [&](std::string& bytes) {
+    bytes[role->offset + kSnapshotBlockHeaderBytes + row] = static_cast<char>(200);
+    ResealBlock(bytes, role->offset);
+    Reseal(bytes);
+  });
+  absl::Status s = LoadStatus(bad_enum);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(Message(s).find("row 5 of users.role: 200 is out of range"), std::string::npos) << s;
+  EXPECT_TRUE(VerifySnapshot(PosixFileIo(), bad_enum).ok());
+
+  const Table& wallets = db_->table(TableId::wallets);
+  RowId w = 0;
+  while (w < wallets.row_count() && (!wallets.IsLive(w) || wallets.IsNull(w, wallets::user_id)))
+    ++w;
+  ASSERT_LT(w, wallets.row_count());
+  const BlockAt* owner =
+      FindBlock(blocks_, SnapshotBlockKind::kChunk, TableId::wallets, wallets::user_id);
+  ASSERT_NE(owner, nullptr);
+  const std::string bad_ref = Damaged(path_, [&](std::string& bytes) {
+    const uint32_t past = static_cast<uint32_t>(db_->table(TableId::users).row_count()) + 1000;
+    std::memcpy(bytes.data() + owner->offset + kSnapshotBlockHeaderBytes + w * 4, &past, 4);
+    ResealBlock(bytes, owner->offset);
+    Reseal(bytes);
+  });
+  s = LoadStatus(bad_ref);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(Message(s).find("wallets.user_id"), std::string::npos) << s;
+  EXPECT_NE(Message(s).find("out of range (rows of users"), std::string::npos) << s;
+}
+
 TEST_F(DamagedSnapshotTest, OtherSchemaVersionIsRefusedButVerifies) {
   const std::string bad = Damaged(path_, [](std::string& bytes) {
     SnapshotFileHeader h;
