@@ -305,6 +305,12 @@ absl::Status CheckStoredValue(const Database& db, TableId t, ColumnId c, int64_t
           return absl::DataLossError(StrCat(GetTable(t).name, ".", col.name, ": tag id ", ids[i],
                                             " past the ", tags, " tags rows"));
         }
+        for (int j = 0; j < i; ++j) {
+          if (ids[j] == ids[i]) {  // two tags, one key in the tag indexes
+            return absl::DataLossError(
+                StrCat(GetTable(t).name, ".", col.name, ": tag id ", ids[i], " twice"));
+          }
+        }
       }
       return absl::OkStatus();
     }

@@ -345,9 +345,12 @@ struct SetAccountStatus {
   std::optional<Timestamp> until;
   VOX_RPC_OP(void);
 };
-// By an ADMIN+: grants a role below their own to a user below it.
+// By an ADMIN+: grants a role below their own to a user below it. Without
+// an actor, the operator's grant (admin token): any role, e.g. the first
+// ADMIN of a new platform.
 struct SetUserRole {
-  Uuid actor_id, user_id;
+  std::optional<Uuid> actor_id;
+  Uuid user_id;
   std::string role;  // a UserRole
   VOX_RPC_OP(void);
 };

@@ -297,6 +297,20 @@ absl::Status SetUserRole(Database& db, const OpContext& ctx, const Uuid& actor_i
   });
 }
 
+absl::Status SetUserRoleByOperator(Database& db, const OpContext& ctx, const Uuid& user_id,
+                                   UserRole role) {
+  return Transact(db, ctx.now, [&](Txn& txn) -> absl::Status {
+    VOX_ASSIGN_OR_RETURN(RowId user, internal::ResolveActingUser(db, user_id));
+    const UserRole from = db.table(TableId::users).GetEnum<UserRole>(user, users::role);
+    if (from == role) return absl::OkStatus();
+    txn.Set(TableId::users, user, users::role, role);
+    Audit(txn, ctx, AuditAction::ROLE_CHANGED, kNoRow, kNoRow, user,
+          StrCat(R"({"from":")", EnumName(EnumId::UserRole, from), R"(","to":")",
+                 EnumName(EnumId::UserRole, role), R"(","by":"operator"})"));
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<Uuid> LinkAuthProvider(Database& db, const OpContext& ctx,
                                       const LinkProviderRequest& req) {
   return Transact(db, ctx.now, [&](Txn& txn) -> absl::StatusOr<Uuid> {

@@ -84,6 +84,11 @@ absl::Status SetAccountStatus(Database& db, const OpContext& ctx,
 // current role is below their own. Audit ROLE_CHANGED {from, to}.
 absl::Status SetUserRole(Database& db, const OpContext& ctx, const Uuid& actor_id,
                          const Uuid& user_id, UserRole role);
+// The operator's grant (an admin token with no acting user): any role, to
+// any ACTIVE user, so a new platform can make its first ADMIN. Audit
+// ROLE_CHANGED {from, to, "by":"operator"} with no acting user.
+absl::Status SetUserRoleByOperator(Database& db, const OpContext& ctx, const Uuid& user_id,
+                                   UserRole role);
 
 // ---- Login providers ---------------------------------------------------------
 struct LinkProviderRequest {

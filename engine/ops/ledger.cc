@@ -86,23 +86,26 @@ absl::StatusOr<RowId> ResolveRoom(const Database& db, const std::optional<Uuid>&
 
 // ---- Wallets ------------------------------------------------------------------
 
+// Adds and subtracts without undefined behaviour on overflow (a corrupt
+// ledger must still be reportable).
+void WrappingAdd(int64_t& sum, int64_t v) {
+  sum = static_cast<int64_t>(static_cast<uint64_t>(sum) + static_cast<uint64_t>(v));
+}
+int64_t WrappingSub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+
 struct Counters {
   int64_t posted_debits = 0, posted_credits = 0, pending_debits = 0, pending_credits = 0;
 
-  int64_t balance() const { return posted_credits - posted_debits; }
-  int64_t available() const { return balance() - pending_debits; }
+  int64_t balance() const { return WrappingSub(posted_credits, posted_debits); }
+  int64_t available() const { return WrappingSub(balance(), pending_debits); }
   friend bool operator==(const Counters&, const Counters&) = default;
 };
 
 Counters StoredCounters(const Table& wallets, RowId w) {
   return {wallets.GetInt(w, wallets::posted_debits), wallets.GetInt(w, wallets::posted_credits),
           wallets.GetInt(w, wallets::pending_debits), wallets.GetInt(w, wallets::pending_credits)};
-}
-
-// Adds without undefined behaviour on overflow (a corrupt ledger must still
-// be reportable).
-void WrappingAdd(int64_t& sum, int64_t v) {
-  sum = static_cast<int64_t>(static_cast<uint64_t>(sum) + static_cast<uint64_t>(v));
 }
 
 // Counts transfer `t` into the debit (or credit) side of `c`.

@@ -256,7 +256,7 @@ Dispatched Dispatch(EngineParts& engine, const wire::Request& request, Role role
   }
   if (batch == nullptr && IsReport(op)) return DispatchReport(engine, request);
   fb::FlatBufferBuilder fbb(512);
-  Call call{engine, *engine.db, OpContext{.now = now}, fbb};
+  Call call{engine, *engine.db, OpContext{.now = now}, fbb, role};
   ResetTablesTouched();
   const Outcome r =
       batch != nullptr ? ExecuteBatch(call, *batch) : ExecuteOp(call, op, request.op());

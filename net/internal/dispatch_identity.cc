@@ -83,11 +83,18 @@ Outcome DoSetAccountStatus(Call& c, const wire::SetAccountStatus& op) {
 
 Outcome DoSetUserRole(Call& c, const wire::SetUserRole& op) {
   Args a;
-  const Uuid actor = a.Id(op.actor_id(), "actor_id");
+  const std::optional<Uuid> actor = OptId(op.actor_id());
   const Uuid user = a.Id(op.user_id(), "user_id");
   const auto role = a.Enum<UserRole>(EnumId::UserRole, op.role(), "role");
   VOX_RETURN_IF_ERROR(a.status());
-  return c.Empty(SetUserRole(c.db, c.ctx, actor, user, role));
+  if (actor) return c.Empty(SetUserRole(c.db, c.ctx, *actor, user, role));
+  // No acting user: the operator's grant (how a platform gets its first
+  // ADMIN), for an admin token only.
+  if (c.role != Role::kAdmin) {
+    return absl::PermissionDeniedError(
+        "actor_id is required (without it, SetUserRole is the operator's: an admin token)");
+  }
+  return c.Empty(SetUserRoleByOperator(c.db, c.ctx, user, role));
 }
 
 Outcome DoLinkAuthProvider(Call& c, const wire::LinkAuthProvider& op) {

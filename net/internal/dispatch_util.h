@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "engine/database.h"
 #include "engine/ops/context.h"
+#include "net/internal/dispatch.h"
 #include "net/server.h"
 #include "schema/catalog.h"
 #include "schema/str.h"
@@ -130,6 +131,7 @@ struct Call {
   Database& db;
   OpContext ctx;
   fb::FlatBufferBuilder& fbb;
+  Role role;  // the connection's token role
 
   fb::Offset<fb::String> Str(std::string_view s) { return fbb.CreateString(s.data(), s.size()); }
   fb::Offset<fb::String> OptStr(const std::optional<std::string_view>& s) {

@@ -175,6 +175,28 @@ TEST_F(AuthTest, NamedAndLegacyTokensAuthenticateAndRolesHold) {
   EXPECT_EQ((*web)->Call(rpc::Checkpoint{}).status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE((*ops)->Call(rpc::Checkpoint{}).ok());
 
+  // The first ADMIN of a new platform: a grant with no acting user is the
+  // operator's, for an admin token only; it is audited as the operator's.
+  auto first = (*web)->Call(rpc::UserByUsername{"byweb"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  const size_t at = first->find("\"id\":\"");
+  ASSERT_NE(at, std::string::npos) << *first;
+  const Uuid founder = ParseUuid(first->substr(at + 6, 36)).value_or(Uuid{});
+  ASSERT_FALSE(founder.IsNil()) << *first;
+  EXPECT_EQ((*web)->Call(rpc::SetUserRole{.user_id = founder, .role = "ADMIN"}).code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE((*ops)->Call(rpc::SetUserRole{.user_id = founder, .role = "ADMIN"}).ok());
+  auto audit = (*ops)->Call(rpc::SearchAudit{.action = {"ROLE_CHANGED"}, .target_user_id = founder});
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  ASSERT_EQ(audit->rows.size(), 1u);
+  EXPECT_NE(audit->rows[0].find("operator"), std::string::npos) << audit->rows[0];
+  // The new admin now acts as one: makes a moderator.
+  auto other = (*web)->Call(rpc::UserByUsername{"byold"});
+  ASSERT_TRUE(other.ok());
+  const Uuid byold = ParseUuid(other->substr(other->find("\"id\":\"") + 6, 36)).value_or(Uuid{});
+  EXPECT_TRUE(
+      (*web)->Call(rpc::SetUserRole{.actor_id = founder, .user_id = byold, .role = "MODERATOR"}).ok());
+
   // The tool printed nothing secret when the secret came on stdin.
   std::ifstream in(made);
   const std::string printed((std::istreambuf_iterator<char>(in)), {});

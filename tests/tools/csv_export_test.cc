@@ -249,6 +249,9 @@ TEST_F(CsvExportTest, EveryTableHasItsHeaderAndLiveRows) {
     EXPECT_EQ(records[0][0].text, "id");
     EXPECT_EQ(records.size() - 1, db_->table(def.id).live_count());
     EXPECT_FALSE(std::filesystem::exists(StrCat(dir_->path(), "/", def.name, ".csv.tmp")));
+    // The files hold password hashes and OAuth tokens: the owner's only.
+    EXPECT_EQ(std::filesystem::status(StrCat(dir_->path(), "/", def.name, ".csv")).permissions(),
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
   EXPECT_GT(Load("audit_logs").size(), 10000u);
 }

@@ -514,10 +514,11 @@ TEST_F(DamagedSnapshotTest, StringOutsideItsHeapIsDataLossEvenWithGoodChecksums)
   ExpectDataLoss(bad, {"table users", "column username", "row 5", "outside"});
 }
 
-// Found by fuzz_snapshot_reader: with good checksums, a ref past its table
-// or an enum value without a name loaded, and the first read of the row went
-// out of bounds. Load refuses them; Verify (no schema, no tables) does not
-// look at values.
+// Found by fuzz_snapshot_reader (and fuzz_wal_reader, for replay): with good
+// checksums, a ref past its table or an enum value without a name loaded, and
+// the first read of the row went out of bounds; a tag given twice left the
+// tag indexes disagreeing with the row. Load refuses them; Verify (no schema,
+// no tables) does not look at values.
 TEST_F(DamagedSnapshotTest, ValuesOutOfRangeAreDataLossEvenWithGoodChecksums) {
   const RowId row = 5;
   ASSERT_TRUE(db_->table(TableId::users).IsLive(row));
@@ -551,6 +552,26 @@ TEST_F(DamagedSnapshotTest, ValuesOutOfRangeAreDataLossEvenWithGoodChecksums) {
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
   EXPECT_NE(Message(s).find("wallets.user_id"), std::string::npos) << s;
   EXPECT_NE(Message(s).find("out of range (rows of users"), std::string::npos) << s;
+
+  // A tag twice: the tag indexes, which hold one key for both, and the row
+  // disagreed.
+  ASSERT_GT(db_->table(TableId::tags).live_count(), 0u);
+  const Table& rooms = db_->table(TableId::rooms);
+  RowId r = 0;
+  while (r < rooms.row_count() && !rooms.IsLive(r)) ++r;
+  ASSERT_LT(r, rooms.row_count());
+  const BlockAt* tags = FindBlock(blocks_, SnapshotBlockKind::kChunk, TableId::rooms, rooms::tags);
+  ASSERT_NE(tags, nullptr);
+  const std::string bad_tags = Damaged(path_, [&](std::string& bytes) {
+    const uint16_t twice[] = {1, 1};
+    const int64_t packed = PackTags(twice);
+    std::memcpy(bytes.data() + tags->offset + kSnapshotBlockHeaderBytes + r * 8, &packed, 8);
+    ResealBlock(bytes, tags->offset);
+    Reseal(bytes);
+  });
+  s = LoadStatus(bad_tags);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(Message(s).find("rooms.tags: tag id 1 twice"), std::string::npos) << s;
 }
 
 TEST_F(DamagedSnapshotTest, OtherSchemaVersionIsRefusedButVerifies) {

@@ -41,7 +41,7 @@ class CsvFile {
   }
 
   absl::Status Open() {
-    fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd_ < 0) return ErrnoError(errno, "create", tmp_path_);
     return absl::OkStatus();
   }
