@@ -34,7 +34,6 @@ namespace {
 
 namespace fb = flatbuffers;
 
-constexpr size_t kMaxFrameBytes = 4u << 20;  // ServerOptions::max_frame_bytes
 constexpr int kMaxFramesPerInput = 8;
 
 // Collects every commit as the WAL record the server would log for it.
@@ -88,13 +87,14 @@ class Harness {
 
   void Run(const uint8_t* data, size_t size) {
     sink_.records().clear();
+    static const size_t max_frame_bytes = ServerOptions{}.max_frame_bytes;
     size_t at = 0;
     for (int frames = 0; frames < kMaxFramesPerInput && size - at >= 4; ++frames) {
       uint32_t length;
       std::memcpy(&length, data + at, 4);  // little-endian, as the server reads it
       // The server answers an error and closes for a bad size, and waits
       // for the rest of an incomplete frame.
-      if (length == 0 || length > kMaxFrameBytes || size - at - 4 < length) break;
+      if (length == 0 || length > max_frame_bytes || size - at - 4 < length) break;
       // As the server holds it: the size prefix in front, in its own buffer.
       std::vector<uint8_t> body(data + at, data + at + 4 + length);
       at += 4 + length;

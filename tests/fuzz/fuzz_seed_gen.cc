@@ -470,6 +470,12 @@ std::vector<std::string> TrimmedSegments(MemFileIo& io, const std::string& dir) 
       continue;
     }
     std::string seg = *io.Find(path);
+    // A fixed creation time: the seeds are the same on every run.
+    wal::SegmentHeader h;
+    std::memcpy(&h, seg.data(), sizeof(h));
+    h.created_at = kFixtureStart;
+    wal::SealSegmentHeader(&h);
+    std::memcpy(seg.data(), &h, sizeof(h));
     size_t end = seg.size();
     while (end > 0 && seg[end - 1] == '\0') --end;
     seg.resize(std::min(seg.size(), wal::Padded(end)));
@@ -553,8 +559,9 @@ void DurabilitySeeds(Writer& out) {
 
   const std::string s = "fuzz_snapshot_reader";
   auto snapshot = [&](const Database& from, uint64_t lsn) {
-    auto info = WriteSnapshot(io, from.Pin(), {.database_id = kFuzzDatabaseId, .lsn = lsn},
-                              SnapshotDir(data));
+    auto info = WriteSnapshot(
+        io, from.Pin(), {.database_id = kFuzzDatabaseId, .lsn = lsn, .created_at = kFixtureStart},
+        SnapshotDir(data));
     if (!info.ok()) std::exit(1);
     return *io.Find(info->path);
   };
