@@ -298,7 +298,7 @@ void BM_WalEncode(benchmark::State& state) {
   // Once: the record names every row the transaction changed, as it is now.
   std::string payload, record;
   wal::EncodeTransaction(txn, &payload);
-  absl::StatusOr<std::string> described = wal::DescribeTransaction(payload);
+  absl::StatusOr<std::string> described = wal::DescribeTransaction(db, payload);
   if (!described.ok() || wal::CommitTime(payload).value_or(0) != txn_now) {
     BenchFail("undecodable record");
   }

@@ -62,7 +62,7 @@ size_t StringHeap::MemoryBytes() const {
   return n;
 }
 
-Column::Column(const ColumnDef& def) : def_(&def), width_(ColumnWidth(def.type)) {
+Column::Column(const ColumnDef& def) : def_(def), width_(ColumnWidth(def.type)) {
   if (def.type == ColumnType::kString || def.type == ColumnType::kJson) {
     heap_ = std::make_unique<StringHeap>();
   }
@@ -72,14 +72,14 @@ std::shared_ptr<Column::Chunk> Column::NewChunk(uint32_t capacity, const Chunk* 
   auto c = std::make_shared<Chunk>();
   c->capacity = capacity;
   c->data.reset(static_cast<uint8_t*>(std::calloc(size_t{capacity} * width_, 1)));
-  if (def_->nullable()) {
+  if (def_.nullable()) {
     c->validity.reset(static_cast<uint64_t*>(std::calloc((capacity + 63) / 64, sizeof(uint64_t))));
   }
-  if (c->data == nullptr || (def_->nullable() && c->validity == nullptr)) std::abort();  // OOM
+  if (c->data == nullptr || (def_.nullable() && c->validity == nullptr)) std::abort();  // OOM
   if (from != nullptr) {
     const uint32_t n = std::min(capacity, from->capacity);
     std::memcpy(c->data.get(), from->data.get(), size_t{n} * width_);
-    if (def_->nullable()) std::memcpy(c->validity.get(), from->validity.get(), (n + 63) / 64 * 8);
+    if (def_.nullable()) std::memcpy(c->validity.get(), from->validity.get(), (n + 63) / 64 * 8);
   }
   return c;
 }
@@ -132,7 +132,7 @@ void Column::LoadChunk(size_t c, const uint8_t* data, const uint64_t* validity, 
   VOX_DCHECK(c < chunks_.size() && rows <= chunks_[c]->capacity);
   Chunk* chunk = chunks_[c].get();
   std::memcpy(chunk->data.get(), data, size_t{rows} * width_);
-  if (def_->nullable() && validity != nullptr) {
+  if (def_.nullable() && validity != nullptr) {
     std::memcpy(chunk->validity.get(), validity, (rows + 63) / 64 * sizeof(uint64_t));
   }
 }

@@ -78,8 +78,14 @@ class Column {
   Column(const Column&) = delete;
   Column& operator=(const Column&) = delete;
 
-  const ColumnDef& def() const { return *def_; }
-  ColumnType type() const { return def_->type; }
+  const ColumnDef& def() const { return def_; }
+  // A new definition of the same storage (a rename, a wider string).
+  // REQUIRES: same type and nullability.
+  void set_def(const ColumnDef& def) {
+    VOX_DCHECK(def.type == def_.type && def.nullable() == def_.nullable());
+    def_ = def;
+  }
+  ColumnType type() const { return def_.type; }
   uint8_t width() const { return width_; }
 
   // Makes rows [0, rows) addressable; new rows are zero and non-null.
@@ -101,15 +107,15 @@ class Column {
   }
 
   bool IsNull(RowId row) const {
-    if (!def_->nullable()) return false;
+    if (!def_.nullable()) return false;
     const uint64_t* v = chunks_[row >> kChunkShift]->validity.get();
     const uint32_t i = row & (kChunkRows - 1);
     return ((v[i >> 6] >> (i & 63)) & 1) == 0;
   }
   // REQUIRES: the column is nullable, or !null.
   void SetNull(RowId row, bool null) {
-    VOX_DCHECK(def_->nullable() || !null);
-    if (!def_->nullable()) return;
+    VOX_DCHECK(def_.nullable() || !null);
+    if (!def_.nullable()) return;
     uint64_t* v = Writable(row)->validity.get();
     const uint32_t i = row & (kChunkRows - 1);
     if (null) {
@@ -127,7 +133,7 @@ class Column {
       case 1:
         return Get<uint8_t>(row);
       case 4:
-        return def_->type == ColumnType::kRef ? int64_t{Get<uint32_t>(row)} : Get<int32_t>(row);
+        return def_.type == ColumnType::kRef ? int64_t{Get<uint32_t>(row)} : Get<int32_t>(row);
       case 8:
         return Get<int64_t>(row);
     }
@@ -140,7 +146,7 @@ class Column {
         Put(row, static_cast<uint8_t>(v));
         return;
       case 4:
-        if (def_->type == ColumnType::kRef) {
+        if (def_.type == ColumnType::kRef) {
           Put(row, static_cast<uint32_t>(v));
         } else {
           Put(row, static_cast<int32_t>(v));
@@ -217,7 +223,7 @@ class Column {
   Chunk* CopyPinned(std::shared_ptr<Chunk>& c);
   std::shared_ptr<Chunk> NewChunk(uint32_t capacity, const Chunk* copy_from) const;
 
-  const ColumnDef* def_;
+  ColumnDef def_;  // a copy: migrations rename and widen columns
   uint8_t width_;
   std::vector<std::shared_ptr<Chunk>> chunks_;
   std::unique_ptr<StringHeap> heap_;  // string and JSON columns

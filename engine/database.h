@@ -7,12 +7,15 @@
 #define VOXDB_ENGINE_DATABASE_H_
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "engine/table.h"
 
 namespace vox {
@@ -36,11 +39,11 @@ namespace internal {
 // Database accessor (table() or an index) since ResetTablesTouched(). The
 // server releases a read's answer once the tables the read looked at are
 // durable, not everything committed (net/internal/dispatch.cc).
-inline thread_local uint32_t tables_touched = 0;
-static_assert(kTableCount <= 32, "tables_touched has a bit per table");
+inline thread_local uint64_t tables_touched = 0;
+static_assert(kMaxTables <= 64, "tables_touched has a bit per table");
 }  // namespace internal
 inline void ResetTablesTouched() { internal::tables_touched = 0; }
-inline uint32_t TablesTouched() { return internal::tables_touched; }
+inline uint64_t TablesTouched() { return internal::tables_touched; }
 
 class Database {
  public:
@@ -56,6 +59,40 @@ class Database {
     Touch(t);
     return *tables_[static_cast<size_t>(t)];
   }
+  // The built-in tables, then those migrations added: TableIds
+  // [0, table_count()).
+  size_t table_count() const { return tables_.size(); }
+  bool has_table(size_t t) const { return t < tables_.size(); }
+  absl::StatusOr<TableId> FindTable(std::string_view name) const;
+  absl::StatusOr<ColumnId> FindColumn(TableId t, std::string_view name) const;
+
+  // ---- The schema as it stands: the built-in one plus every migration
+  // applied (engine/migration.h changes it; nothing else does).
+  uint32_t schema_version() const { return schema_version_; }
+  // The migrations applied, in order, as their canonical text.
+  std::span<const std::string> schema_history() const { return history_; }
+  // Values of enum `e`: built-in, then added.
+  size_t enum_size(EnumId e) const {
+    return GetEnum(e).values.size() + added_values_[static_cast<size_t>(e)].size();
+  }
+  // InvalidArgument listing the legal names.
+  absl::StatusOr<uint8_t> ParseEnum(EnumId e, std::string_view name) const;
+
+  // For engine/migration.cc only.
+  std::string_view Intern(std::string_view s) { return names_.emplace_back(s); }
+  void AddEnumValue(EnumId e, std::string_view name);
+  void PopEnumValue(EnumId e) { added_values_[static_cast<size_t>(e)].pop_back(); }
+  TableId AddTable(const TableDef& def);  // def.id is assigned
+  std::unique_ptr<Table> PopTable();
+  std::unique_ptr<Table> TakeTable(TableId t);  // renumbers the tables after it
+  void PutBackTable(TableId t, std::unique_ptr<Table> table);
+  // A migration applied: the database is now at `version`.
+  void AppendMigration(uint32_t version, std::string text) {
+    schema_version_ = version;
+    history_.push_back(std::move(text));
+  }
+  // After tables, columns or indexes changed: the hard-delete referrers.
+  void RefreshReferrers();
 
   // The index at position `no` of kIndexes (use IndexNo("name")), by kind.
   // range() serves both ordered and grouped indexes.
@@ -87,7 +124,8 @@ class Database {
   uint64_t RandomBits() { return rng_(); }
 
   // A foreign key into a hard-deletable table, with the index that finds
-  // the referring rows.
+  // the referring rows (null for a column a migration added without one:
+  // deletes scan the table).
   struct Referrer {
     TableId table;
     ColumnId column;
@@ -116,11 +154,17 @@ class Database {
   void CountCommit() { ++commits_; }
 
  private:
-  static void Touch(TableId t) { internal::tables_touched |= uint32_t{1} << static_cast<size_t>(t); }
+  static void Touch(TableId t) { Touch(static_cast<size_t>(t)); }
 
-  std::array<std::unique_ptr<Table>, kTableCount> tables_;
+  static void Touch(size_t t) { internal::tables_touched |= uint64_t{1} << t; }
+
+  std::vector<std::unique_ptr<Table>> tables_;
   std::array<const TableIndex*, kIndexCount> indexes_{};
-  std::array<std::vector<Referrer>, kTableCount> referrers_;
+  std::vector<std::vector<Referrer>> referrers_;  // per table
+  uint32_t schema_version_ = kSchemaVersion;
+  std::vector<std::string> history_;
+  std::deque<std::string> names_;  // names migrations introduced; never freed
+  std::array<std::vector<std::string_view>, kEnumCount> added_values_;
   std::mt19937_64 rng_;
   CommitSink* sink_ = nullptr;
   Txn* open_txn_ = nullptr;

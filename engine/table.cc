@@ -12,27 +12,171 @@ constexpr ColumnDef kLiveColumn = BoolCol().Named("_live");
 
 }  // namespace
 
-Table::Table(const TableDef& def) : def_(def), live_(kLiveColumn) {
-  columns_.reserve(def.columns.size());
-  for (const ColumnDef& c : def.columns) {
-    if (c.Has(kUpdatedAt)) updated_at_ = static_cast<ColumnId>(columns_.size());
-    columns_.emplace_back(c);
-  }
-  dependents_.assign(def.columns.size(), 0);
+Table::Table(const TableDef& def)
+    : def_(def), column_defs_(def.columns.begin(), def.columns.end()), live_(kLiveColumn) {
+  columns_.reserve(column_defs_.size());
+  for (const ColumnDef& c : column_defs_) columns_.emplace_back(c);
 
   primary_def_ = std::make_unique<IndexDef>(UniqueHash(def.id, "primary key").On(0));
   indexes_.push_back(TableIndex::Create(*primary_def_, *this));
   primary_ = static_cast<HashTableIndex*>(indexes_[0].get());
   primary_->SkipSelfLocated();
-  for (const IndexDef& ix : kIndexes) {
-    if (ix.table == def.id) indexes_.push_back(TableIndex::Create(ix, *this));
+  if (static_cast<size_t>(def.id) < kTableCount) {
+    for (const IndexDef& ix : kIndexes) {
+      if (ix.table == def.id) indexes_.push_back(TableIndex::Create(ix, *this));
+    }
+  }
+  builtin_indexes_ = indexes_.size();
+  Refresh();
+}
+
+void Table::Refresh() {
+  def_.columns = column_defs_;
+  updated_at_ = UINT16_MAX;
+  for (size_t c = 0; c < column_defs_.size(); ++c) {
+    if (column_defs_[c].Has(kUpdatedAt)) updated_at_ = static_cast<ColumnId>(c);
   }
   VOX_DCHECK(indexes_.size() <= 64);
+  dependents_.assign(column_defs_.size(), 0);
   for (size_t i = 0; i < indexes_.size(); ++i) {
     const IndexDef& ix = indexes_[i]->def();
     for (const KeyPart& p : ix.key()) dependents_[p.column] |= uint64_t{1} << i;
     for (const Cond& c : ix.predicate()) dependents_[c.column] |= uint64_t{1} << i;
   }
+}
+
+void Table::AddColumn(const ColumnDef& def, const Value& fill) {
+  column_defs_.push_back(def);
+  columns_.emplace_back(def);
+  Column& col = columns_.back();
+  col.Grow(capacity_);
+  Refresh();
+  const auto c = static_cast<ColumnId>(columns_.size() - 1);
+  const bool zero = !fill.is_null() && fill.kind() == Value::Kind::kInt && fill.AsInt() == 0;
+  if (zero) return;  // new rows are zero and non-null already
+  for (RowId r = 0; r < row_count_; ++r) WriteValue(r, c, fill);
+}
+
+Column Table::PopColumn() {
+  Column out = std::move(columns_.back());
+  columns_.pop_back();
+  column_defs_.pop_back();
+  Refresh();
+  return out;
+}
+
+Column Table::TakeColumn(ColumnId c) {
+  VOX_DCHECK(dependents_[c] == 0);
+  Column out = std::move(columns_[c]);
+  columns_.erase(columns_.begin() + c);
+  column_defs_.erase(column_defs_.begin() + c);
+  // Added indexes over later columns now name them one lower.
+  for (size_t i = builtin_indexes_; i < indexes_.size(); ++i) {
+    IndexDef& d = *added_defs_[i - builtin_indexes_];
+    bool moved = false;
+    for (uint8_t k = 0; k < d.num_parts; ++k) {
+      if (d.parts[k].column > c) --d.parts[k].column, moved = true;
+    }
+    for (uint8_t k = 0; k < d.num_conds; ++k) {
+      if (d.where[k].column > c) --d.where[k].column, moved = true;
+    }
+    if (moved) RebuildIndex(i);
+  }
+  Refresh();
+  return out;
+}
+
+void Table::PutBackColumn(ColumnId c, Column column) {
+  column_defs_.insert(column_defs_.begin() + c, column.def());
+  columns_.insert(columns_.begin() + c, std::move(column));
+  for (size_t i = builtin_indexes_; i < indexes_.size(); ++i) {
+    IndexDef& d = *added_defs_[i - builtin_indexes_];
+    bool moved = false;
+    for (uint8_t k = 0; k < d.num_parts; ++k) {
+      if (d.parts[k].column >= c) ++d.parts[k].column, moved = true;
+    }
+    for (uint8_t k = 0; k < d.num_conds; ++k) {
+      if (d.where[k].column >= c) ++d.where[k].column, moved = true;
+    }
+    if (moved) RebuildIndex(i);
+  }
+  Refresh();
+}
+
+void Table::SetColumnDef(ColumnId c, const ColumnDef& def) {
+  columns_[c].set_def(def);
+  column_defs_[c] = def;
+  Refresh();
+}
+
+Column Table::SwapColumn(ColumnId c, Column column) {
+  column.Grow(capacity_);
+  std::swap(columns_[c], column);
+  column_defs_[c] = columns_[c].def();
+  Refresh();
+  for (uint64_t m = dependents_[c]; m != 0; m &= m - 1) RebuildIndex(__builtin_ctzll(m));
+  return column;
+}
+
+void Table::RebuildIndex(size_t i) {
+  const IndexDef& def = i < builtin_indexes_ ? indexes_[i]->def() : *added_defs_[i - builtin_indexes_];
+  indexes_[i] = TableIndex::Create(def, *this);
+  if (i == 0) {
+    primary_ = static_cast<HashTableIndex*>(indexes_[0].get());
+    primary_->SkipSelfLocated();
+  }
+  std::vector<RowId> live;
+  live.reserve(live_count_);
+  for (RowId r = 0; r < row_count_; ++r) {
+    if (IsLive(r)) live.push_back(r);
+  }
+  const absl::Status s = BuildIndex(i, live);
+  VOX_DCHECK(s.ok());  // the same rows under the same key: no new clash
+  (void)s;
+}
+
+absl::Status Table::AddIndex(std::unique_ptr<IndexDef> def) {
+  indexes_.push_back(TableIndex::Create(*def, *this));
+  added_defs_.push_back(std::move(def));
+  std::vector<RowId> live;
+  live.reserve(live_count_);
+  for (RowId r = 0; r < row_count_; ++r) {
+    if (IsLive(r)) live.push_back(r);
+  }
+  absl::Status s = BuildIndex(indexes_.size() - 1, live);
+  if (!s.ok()) {
+    // Name the clash as a write would: insert row by row up to it.
+    TableIndex& ix = *indexes_.back();
+    ix.Clear();
+    for (RowId r : live) {
+      if (!ix.Insert(r)) {
+        s = ClashError(ix, r);
+        break;
+      }
+    }
+    indexes_.pop_back();
+    added_defs_.pop_back();
+    return s;
+  }
+  Refresh();
+  return absl::OkStatus();
+}
+
+std::unique_ptr<IndexDef> Table::TakeIndex(size_t i) {
+  VOX_DCHECK(i >= builtin_indexes_ && i < indexes_.size());
+  std::unique_ptr<IndexDef> def = std::move(added_defs_[i - builtin_indexes_]);
+  added_defs_.erase(added_defs_.begin() + (i - builtin_indexes_));
+  indexes_.erase(indexes_.begin() + i);
+  Refresh();
+  return def;
+}
+
+void Table::PutBackIndex(size_t i, std::unique_ptr<IndexDef> def) {
+  VOX_DCHECK(i >= builtin_indexes_ && i <= indexes_.size());
+  indexes_.insert(indexes_.begin() + i, TableIndex::Create(*def, *this));
+  added_defs_.insert(added_defs_.begin() + (i - builtin_indexes_), std::move(def));
+  RebuildIndex(i);
+  Refresh();
 }
 
 Value Table::GetValue(RowId r, ColumnId c) const {
@@ -129,7 +273,7 @@ absl::Status Table::ClashError(const TableIndex& ix, RowId r) const {
         shown = FormatUuid(GetUuid(r, p.column));
         break;
       case ColumnType::kEnum:
-        shown = std::string(vox::GetEnum(c.enum_id).values[GetInt(r, p.column)]);
+        shown = std::string(EnumValueName(c.enum_id, GetInt(r, p.column)));
         break;
       case ColumnType::kRef: {
         shown = "(row)";
@@ -231,7 +375,7 @@ void Table::Revive(RowId r) {
 }
 
 Table::Image Table::Pin() const {
-  Image image{def_.id, row_count_, live_.Pin(row_count_), {}, {}};
+  Image image{def_.id, column_defs_, row_count_, live_.Pin(row_count_), {}, {}};
   image.columns.reserve(columns_.size());
   image.heaps.reserve(columns_.size());
   for (const Column& c : columns_) {
@@ -274,7 +418,7 @@ absl::Status Table::FinishLoad() {
 
 void Table::ResetForAppend(size_t rows) {
   VOX_DCHECK(row_count_ == 0 && live_count_ == 0);
-  for (size_t c = 0; c < columns_.size(); ++c) columns_[c] = Column(def_.columns[c]);
+  for (size_t c = 0; c < columns_.size(); ++c) columns_[c] = Column(column_defs_[c]);
   live_ = Column(kLiveColumn);
   capacity_ = 0;
   free_rows_.clear();

@@ -22,12 +22,14 @@ namespace vox {
 
 class Table {
  public:
+  // Copies `def` and its columns: migrations change them (AddColumn, ...).
   explicit Table(const TableDef& def);
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
 
   const TableDef& def() const { return def_; }
   TableId id() const { return def_.id; }
+  void set_id(TableId id) { def_.id = id; }  // Database::TakeTable renumbering
   std::string_view name() const { return def_.name; }
 
   // Rows ever allocated (live or dead): scans run over [0, row_count()).
@@ -60,7 +62,8 @@ class Table {
   // The live row with primary key `id`, or kNoRow.
   RowId FindById(const Uuid& id) const;
 
-  // Indexes: [0] is the primary key's; the rest follow kIndexes order.
+  // Indexes: [0] is the primary key's; then kIndexes' for this table, in
+  // order; then those migrations added.
   size_t index_count() const { return indexes_.size(); }
   TableIndex& index(size_t i) const { return *indexes_[i]; }
 
@@ -97,12 +100,41 @@ class Table {
   // the engine thread; read it anywhere.
   struct Image {
     TableId table;
+    std::vector<ColumnDef> defs;  // the columns as they were when pinned
     size_t row_count;
     std::vector<Column::ChunkImage> live;                  // 1 byte a row
     std::vector<std::vector<Column::ChunkImage>> columns;  // per column
     std::vector<StringHeap::Image> heaps;                  // per column (empty unless strings)
   };
   Image Pin() const;
+
+  // ---- Schema changes (engine/migration.cc): on the engine thread, between
+  // transactions. Each has an inverse, so a migration that fails half-way
+  // is undone. Built-in columns and indexes are never removed or moved.
+  // Adds a column and writes `fill` into every allocated row.
+  void AddColumn(const ColumnDef& def, const Value& fill);
+  // Removes the last column and returns it (undoes AddColumn; also
+  // TakeColumn of the last column).
+  Column PopColumn();
+  // Removes column `c`, renumbering those after it (their indexes are
+  // rebuilt); returns it. REQUIRES: no index uses `c`.
+  Column TakeColumn(ColumnId c);
+  // Undoes TakeColumn(c).
+  void PutBackColumn(ColumnId c, Column column);
+  // A new definition over the same storage (rename, widen a string, flags).
+  void SetColumnDef(ColumnId c, const ColumnDef& def);
+  // Swaps column `c`'s storage for `column` (a retyped copy); returns the
+  // old one. Indexes using `c` are rebuilt.
+  Column SwapColumn(ColumnId c, Column column);
+  // Adds an index built over every live row; on a unique clash nothing is
+  // added and AlreadyExists names the key.
+  absl::Status AddIndex(std::unique_ptr<IndexDef> def);
+  // Indexes a migration added: position >= builtin_index_count().
+  size_t builtin_index_count() const { return builtin_indexes_; }
+  // Removes index `i` (>= builtin_index_count()) and returns its definition
+  // (PutBackIndex rebuilds it at `i`).
+  std::unique_ptr<IndexDef> TakeIndex(size_t i);
+  void PutBackIndex(size_t i, std::unique_ptr<IndexDef> def);
 
   // Loading: BeginLoad(rows) on an empty table makes rows [0, rows)
   // addressable and dead; the loader fills columns through mutable_column()
@@ -152,10 +184,16 @@ class Table {
 
  private:
   void Capture(RowId r, ColumnId c, RawValue* out) const;
+  // After a change of columns or indexes: def_.columns, updated_at_,
+  // dependents_.
+  void Refresh();
+  // Rebuilds index `i` from the live rows (after its columns moved).
+  void RebuildIndex(size_t i);
   void Put(RowId r, ColumnId c, const RawValue& v);
   absl::Status ClashError(const TableIndex& ix, RowId r) const;
 
-  const TableDef& def_;
+  TableDef def_;                         // columns: a span of column_defs_
+  std::vector<ColumnDef> column_defs_;
   std::vector<Column> columns_;
   Column live_;
   size_t row_count_ = 0;
@@ -165,6 +203,8 @@ class Table {
   std::vector<RowId> free_rows_;
   std::vector<std::unique_ptr<TableIndex>> indexes_;
   std::unique_ptr<IndexDef> primary_def_;
+  size_t builtin_indexes_ = 0;
+  std::vector<std::unique_ptr<IndexDef>> added_defs_;  // [i - builtin_indexes_]
   std::vector<uint64_t> dependents_;  // per column: bitmask of indexes using it
   HashTableIndex* primary_ = nullptr;
 };

@@ -122,10 +122,17 @@ void Txn::Delete(TableId t, RowId r) {
   VOX_DCHECK(table.IsLive(r));
   for (const Database::Referrer& ref : db_.referrers(t)) {
     std::vector<RowId> rows;
-    ref.index->ScanPrefix({static_cast<int64_t>(r)}, [&](RowId x) {
-      rows.push_back(x);
-      return true;
-    });
+    if (ref.index != nullptr) {
+      ref.index->ScanPrefix({static_cast<int64_t>(r)}, [&](RowId x) {
+        rows.push_back(x);
+        return true;
+      });
+    } else {  // a column a migration added, with no index: scan
+      const Table& from = db_.table(ref.table);
+      for (RowId x = 0; x < from.row_count(); ++x) {
+        if (from.IsLive(x) && from.GetRef(x, ref.column) == r) rows.push_back(x);
+      }
+    }
     for (RowId x : rows) {
       if (!ok()) return;
       switch (ref.on_delete) {
@@ -138,7 +145,7 @@ void Txn::Delete(TableId t, RowId r) {
         case OnDelete::kRestrict:
           Fail(absl::FailedPreconditionError(
               StrCat("cannot delete ", table.name(), " ", FormatUuid(table.id(r)), ": ",
-                     GetTable(ref.table).name, " rows refer to it")));
+                     db_.table(ref.table).name(), " rows refer to it")));
           return;
       }
     }
@@ -173,7 +180,9 @@ void Txn::Rollback() {
 void Txn::Commit() {
   VOX_DCHECK(ok());
   db_.CountCommit();
-  if (db_.commit_sink() != nullptr && !changes_.empty()) db_.commit_sink()->OnCommit(*this);
+  if (db_.commit_sink() != nullptr && (!changes_.empty() || !schema_change_.empty())) {
+    db_.commit_sink()->OnCommit(*this);
+  }
   // Deleted rows' ids become reusable only once the deleting change is out.
   for (const Undo& u : undo_) {
     if (u.kind == UndoKind::kDelete) db_.table(u.table).Release(u.row);

@@ -12,6 +12,7 @@
 
 #include <initializer_list>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -70,6 +71,11 @@ class Txn {
 
   std::span<const RowChange> changes() const { return changes_; }
 
+  // A migration's canonical text (engine/ops/migration.h), when this
+  // transaction applied one: the log keeps both as one record.
+  void set_schema_change(std::string text) { schema_change_ = std::move(text); }
+  const std::string& schema_change() const { return schema_change_; }
+
  private:
   enum class UndoKind : uint8_t { kInsert, kUpdate, kDelete };
   struct Undo {
@@ -87,6 +93,7 @@ class Txn {
   absl::Status status_;
   absl::InlinedVector<Undo, 16> undo_;
   absl::InlinedVector<RowChange, 16> changes_;
+  std::string schema_change_;
   bool done_ = false;
 };
 
@@ -103,6 +110,9 @@ absl::Status CheckStoredValue(const Database& db, TableId t, ColumnId c, int64_t
 
 // Checks that `text` is one JSON value (RFC 8259), nested at most 64 deep.
 absl::Status ValidateJson(std::string_view text);
+
+// Whether `s` is well-formed UTF-8.
+bool IsValidUtf8(std::string_view s);
 
 namespace txn_internal {
 inline const absl::Status& StatusOf(const absl::Status& s) { return s; }

@@ -6,7 +6,6 @@
 #include "schema/str.h"
 
 namespace vox {
-namespace {
 
 bool IsValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -41,6 +40,8 @@ bool IsValidUtf8(std::string_view s) {
   }
   return true;
 }
+
+namespace {
 
 // A recursive-descent JSON checker: accepts exactly RFC 8259 values.
 class JsonChecker {
@@ -214,7 +215,7 @@ int UnpackTags(int64_t tags, uint16_t out[kMaxTagsPerRoom]) {
 }
 
 absl::Status ValidateValue(const Database& db, TableId t, ColumnId c, const Value& v) {
-  const TableDef& table = GetTable(t);
+  const TableDef& table = db.table(t).def();
   const ColumnDef& col = table.columns[c];
   auto fail = [&](auto&&... what) {
     return absl::InvalidArgumentError(StrCat(table.name, ".", col.name, ": ", what...));
@@ -252,9 +253,8 @@ absl::Status ValidateValue(const Database& db, TableId t, ColumnId c, const Valu
       if (x != 0 && x != 1) return fail("expects true or false");
       break;
     case ColumnType::kEnum: {
-      const EnumDef& e = GetEnum(col.enum_id);
-      if (x < 0 || static_cast<size_t>(x) >= e.values.size()) {
-        return fail(x, " is not a ", e.name, " value");
+      if (x < 0 || static_cast<size_t>(x) >= db.enum_size(col.enum_id)) {
+        return fail(x, " is not a ", GetEnum(col.enum_id).name, " value");
       }
       break;
     }
@@ -287,11 +287,12 @@ absl::Status ValidateValue(const Database& db, TableId t, ColumnId c, const Valu
 }
 
 absl::Status CheckStoredValue(const Database& db, TableId t, ColumnId c, int64_t raw) {
-  const ColumnDef& col = GetTable(t).columns[c];
+  const TableDef& table = db.table(t).def();
+  const ColumnDef& col = table.columns[c];
   uint64_t limit;  // the values a read can follow
   switch (col.type) {
     case ColumnType::kEnum:
-      limit = GetEnum(col.enum_id).values.size();
+      limit = db.enum_size(col.enum_id);
       break;
     case ColumnType::kRef:
       limit = db.table(col.ref_table).row_count();
@@ -302,13 +303,13 @@ absl::Status CheckStoredValue(const Database& db, TableId t, ColumnId c, int64_t
       const size_t tags = db.table(TableId::tags).row_count();
       for (int i = 0; i < n; ++i) {
         if (ids[i] > tags) {  // tag id k is the tags row k - 1
-          return absl::DataLossError(StrCat(GetTable(t).name, ".", col.name, ": tag id ", ids[i],
+          return absl::DataLossError(StrCat(table.name, ".", col.name, ": tag id ", ids[i],
                                             " past the ", tags, " tags rows"));
         }
         for (int j = 0; j < i; ++j) {
           if (ids[j] == ids[i]) {  // two tags, one key in the tag indexes
             return absl::DataLossError(
-                StrCat(GetTable(t).name, ".", col.name, ": tag id ", ids[i], " twice"));
+                StrCat(table.name, ".", col.name, ": tag id ", ids[i], " twice"));
           }
         }
       }
@@ -319,9 +320,9 @@ absl::Status CheckStoredValue(const Database& db, TableId t, ColumnId c, int64_t
   }
   if (raw < 0 || static_cast<uint64_t>(raw) >= limit) {
     return absl::DataLossError(StrCat(
-        GetTable(t).name, ".", col.name, ": ", raw, " is out of range (",
+        table.name, ".", col.name, ": ", raw, " is out of range (",
         col.type == ColumnType::kRef ? "rows of " : "values of ",
-        col.type == ColumnType::kRef ? GetTable(col.ref_table).name : GetEnum(col.enum_id).name,
+        col.type == ColumnType::kRef ? db.table(col.ref_table).name() : GetEnum(col.enum_id).name,
         ": ", limit, ")"));
   }
   return absl::OkStatus();

@@ -166,15 +166,26 @@ void ServerMetrics::ConnectionClosed() {
 
 double ServerMetrics::SampleTables(const Database& db, bool with_bytes) {
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<MetricsSnapshot::Table> sample(kTableCount);
+  // Every table of the live schema (migrations add and drop tables).
+  std::vector<MetricsSnapshot::Table> last;
   {
     std::lock_guard<std::mutex> lock(tables_mu_);
-    if (tables_.size() == kTableCount) sample = tables_;  // keeps the last bytes
+    last = tables_;
   }
-  for (size_t t = 0; t < kTableCount; ++t) {
+  std::vector<MetricsSnapshot::Table> sample(db.table_count());
+  for (size_t t = 0; t < sample.size(); ++t) {
     const Table& table = db.table(static_cast<TableId>(t));
     MetricsSnapshot::Table& s = sample[t];
     s.name = std::string(table.name());
+    // A sample without bytes keeps the table's last ones (found by name:
+    // dropping a table renumbers those after it).
+    if (t < last.size() && last[t].name == s.name) {
+      s = last[t];
+    } else {
+      for (const MetricsSnapshot::Table& l : last) {
+        if (l.name == s.name) s = l;
+      }
+    }
     s.rows = table.live_count();
     if (with_bytes) {
       s.column_bytes = table.ColumnBytes();

@@ -1153,4 +1153,37 @@ absl::StatusOr<std::vector<SnapshotEntry>> ListSnapshots::Decode(const wire::Res
   return out;
 }
 
+// ---- Schema migrations ----
+
+Encoded ApplyMigration::Encode(Builder& b) const {
+  return Enc(wire::Op::ApplyMigration,
+             wire::CreateApplyMigration(b, Str(b, text), confirm_destructive, dry_run));
+}
+absl::StatusOr<MigrationInfo> ApplyMigration::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::MigrationResult>(response));
+  MigrationInfo out{.from_version = r->from_version(),
+                    .to_version = r->to_version(),
+                    .applied = r->applied(),
+                    .destructive = r->destructive(),
+                    .text = S(r->text())};
+  if (r->changes() != nullptr) {
+    for (const auto* c : *r->changes()) out.changes.push_back(c->str());
+  }
+  return out;
+}
+
+Encoded GetSchema::Encode(Builder& b) const {
+  return Enc(wire::Op::GetSchema, wire::CreateGetSchema(b));
+}
+absl::StatusOr<SchemaInfo> GetSchema::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::SchemaResult>(response));
+  SchemaInfo out{.version = r->version(),
+                 .builtin_version = r->builtin_version(),
+                 .description = S(r->description())};
+  if (r->history() != nullptr) {
+    for (const auto* h : *r->history()) out.history.push_back(h->str());
+  }
+  return out;
+}
+
 }  // namespace vox::rpc

@@ -196,6 +196,25 @@ struct CheckpointInfo {
   uint64_t lsn = 0, bytes = 0;
   double pause_us = 0;
 };
+// A migration's outcome (engine/ops/migration.h).
+struct MigrationInfo {
+  uint32_t from_version = 0, to_version = 0;
+  bool applied = false;  // false for a dry run
+  bool destructive = false;
+  // Per step: its canonical statement, then what it did (or would do):
+  // "add column users.headline string(2000) null: 1004 rows hold null".
+  std::vector<std::string> changes;
+  std::string text;  // the migration in canonical form
+};
+// The schema as it stands: its version, the built-in schema's
+// (schema/tables.h), each migration applied in order (canonical form), and
+// every table, column, index and enum, what migrations added marked.
+struct SchemaInfo {
+  uint32_t version = 0;
+  uint32_t builtin_version = 0;
+  std::vector<std::string> history;
+  std::string description;
+};
 struct SnapshotEntry {
   std::string path;
   uint64_t lsn = 0;
@@ -1074,6 +1093,24 @@ struct Checkpoint {
 // Admin: the data directory's snapshots, newest first. Not in a batch.
 struct ListSnapshots {
   VOX_RPC_OP(std::vector<SnapshotEntry>);
+};
+
+// ---- Schema migrations (engine/ops/migration.h; docs/schema.md) ----
+
+// Admin: applies the migration in `text` (`version N`, then one statement a
+// line) as one transaction, answered once durable. `dry_run`: checked and
+// described, nothing changes. A destructive step (narrow, drop) is
+// FAILED_PRECONDITION without `confirm_destructive`. Errors name the line.
+// Not in a batch.
+struct ApplyMigration {
+  std::string text;
+  bool confirm_destructive = false;
+  bool dry_run = false;
+  VOX_RPC_OP(MigrationInfo);
+};
+// Any role: the schema's version, the migrations applied and a description.
+struct GetSchema {
+  VOX_RPC_OP(SchemaInfo);
 };
 
 #undef VOX_RPC_OP

@@ -1,9 +1,51 @@
 #include "schema/catalog.h"
 
+#include <atomic>
+#include <string>
+
 #include "absl/container/flat_hash_set.h"
 #include "schema/str.h"
+#include "schema/types.h"
 
 namespace vox {
+namespace {
+
+// Names of enum values that migrations added, for display wherever a stored
+// value is named without its Database at hand (error messages, reports).
+// Append-only and process-wide: a slot, once named, keeps its name; a
+// server process holds one database. Written by the engine thread, read by
+// any thread.
+using AddedNames = std::array<std::array<std::atomic<const std::string*>, 256>, kEnumCount>;
+AddedNames& Added() {
+  static auto* names = new AddedNames{};  // never destroyed: readers may outlive statics
+  return *names;
+}
+
+}  // namespace
+
+std::string_view EnumValueName(EnumId id, size_t value) {
+  const EnumDef& e = GetEnum(id);
+  if (value < e.values.size()) return e.values[value];
+  if (value < 256) {
+    const std::string* added =
+        Added()[static_cast<size_t>(id)][value].load(std::memory_order_acquire);
+    if (added != nullptr) return *added;
+  }
+  static const auto* numbers = [] {
+    auto* out = new std::array<std::string, 256>;
+    for (size_t i = 0; i < out->size(); ++i) (*out)[i] = StrCat("#", i);
+    return out;
+  }();
+  return (*numbers)[value & 0xff];
+}
+
+void NameAddedEnumValue(EnumId id, size_t value, std::string_view name) {
+  VOX_DCHECK(value >= GetEnum(id).values.size() && value < 256);
+  std::atomic<const std::string*>& slot = Added()[static_cast<size_t>(id)][value];
+  const std::string* old = slot.load(std::memory_order_acquire);
+  if (old != nullptr && *old == name) return;
+  slot.store(new std::string(name), std::memory_order_release);  // the old one may be in use
+}
 
 std::string_view ColumnTypeName(ColumnType type) {
   switch (type) {

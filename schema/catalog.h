@@ -16,6 +16,9 @@ absl::StatusOr<ColumnId> FindColumn(TableId table, std::string_view name);
 // The value of `name` in enum `id`; InvalidArgument listing the legal names.
 absl::StatusOr<uint8_t> ParseEnumValue(EnumId id, std::string_view name);
 
+// Names value `value` of enum `id` for EnumValueName (a migration added it).
+void NameAddedEnumValue(EnumId id, size_t value, std::string_view name);
+
 // Bits a column of `type` takes in an ordered index key (0: not indexable).
 int OrderedKeyBits(ColumnType type);
 

@@ -18,10 +18,13 @@ namespace vox {
 
 using ColumnId = uint16_t;
 
-// The version of the declared schema (schema/tables.h). Snapshots and WAL
-// segments record it; a file of another version is refused until issue 8's
-// migrations can convert it.
+// The version of the built-in schema (schema/tables.h): a database starts at
+// it, and every migration applied (engine/migration.h) adds one. Snapshots
+// and WAL segments record the version they were written with.
 inline constexpr uint32_t kSchemaVersion = 1;
+
+// Tables a database can hold: the built-in ones and those migrations add.
+inline constexpr size_t kMaxTables = 64;
 
 enum class ColumnType : uint8_t {
   kBool,       // 1 byte, 0 or 1

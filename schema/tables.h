@@ -31,7 +31,8 @@ namespace vox {
     ROOM_UPDATED, RECORDING_FAILED, RECORDING_READY, CALL_CONNECTED, CALL_FAILED, CALL_ENDED,      \
     MODERATION_ACTION_TAKEN, MODERATION_ACTION_REVOKED, MODERATION_ACTION_EXPIRED, WALLET_TOP_UP,  \
     GIFT_SENT, PREMIUM_PURCHASED, PREMIUM_REFUNDED, TRANSFER_RESERVED, TRANSFER_POSTED,            \
-    TRANSFER_VOIDED, TRANSFER_REVERSED, AUTH_PROVIDER_LINKED, AUTH_PROVIDER_UNLINKED)              \
+    TRANSFER_VOIDED, TRANSFER_REVERSED, AUTH_PROVIDER_LINKED, AUTH_PROVIDER_UNLINKED,              \
+    SCHEMA_MIGRATED)                                                                               \
   E(AccountStatus, ACTIVE, SUSPENDED, BANNED, DELETED)                                             \
   E(UserRole, USER, MODERATOR, ADMIN, SUPER_ADMIN)                                                 \
   E(ConnectionStatus, CONNECTING, CONNECTED, RECONNECTING, DISCONNECTED)                           \
@@ -74,9 +75,15 @@ static_assert(static_cast<int>(AuditAction::SUSPICIOUS_ACTIVITY) == 29,
               "the seed has 30 named actions");
 
 constexpr const EnumDef& GetEnum(EnumId id) { return kEnums[static_cast<size_t>(id)]; }
+inline constexpr size_t kEnumCount = static_cast<size_t>(EnumId::kCount);
+
+// The name of value `value` of enum `id`: a built-in name, else the name a
+// migration gave it (schema/catalog.cc keeps those), else "#<value>". Safe
+// for any stored value.
+std::string_view EnumValueName(EnumId id, size_t value);
 template <typename E>
-constexpr std::string_view EnumName(EnumId id, E value) {
-  return GetEnum(id).values[static_cast<size_t>(value)];
+std::string_view EnumName(EnumId id, E value) {
+  return EnumValueName(id, static_cast<size_t>(value));
 }
 
 // ---- Tables -----------------------------------------------------------------

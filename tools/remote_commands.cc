@@ -9,6 +9,7 @@
 #include "schema/str.h"
 #include "schema/types.h"
 #include "schema/voxdb_generated.h"
+#include "tools/voxctl_migration.h"
 #include "tools/voxctl_schema.h"
 
 namespace vox {
@@ -168,6 +169,7 @@ int RemoteSession::Execute(const std::vector<std::string>& words) {
     std::fputs(voxctl::DescribeOp(*op).c_str(), stdout);
     return kExitOk;
   }
+  if (first == "schema") return Schema(rest);
   if (const Shortcut* s = FindShortcut(first)) {
     if (rest.size() < s->positional.size()) {
       return Usage(StrCat("usage: ", s->usage, " [FIELD=VALUE ...]"));
@@ -199,18 +201,11 @@ int RemoteSession::Call(const std::string& op_name, const std::vector<std::strin
   }
   absl::StatusOr<voxctl::OpRequest> request = voxctl::ParseOpArgs(*op, args);
   if (!request.ok()) return Usage(Message(request.status()));
-  if (int rc = Connect(false); rc != kExitOk) return rc;
-  absl::StatusOr<Reply> reply =
-      client_->SendRaw([&request](rpc::Builder& b) { return request->Encode(b); }).Get();
-  if (!reply.ok()) {
-    if (absl::IsUnavailable(reply.status())) client_.reset();  // reconnect next time
-    return Failed(reply.status());
-  }
-  if (absl::Status s = reply->status(); !s.ok()) {
-    std::fprintf(stderr, "voxctl: %s: %s\n", absl::StatusCodeToString(s.code()).c_str(),
-                 Message(s).c_str());
-    return kExitRefused;
-  }
+  int rc = Connect(false);
+  if (rc != kExitOk) return rc;
+  std::optional<Reply> reply =
+      Exchange([&request](rpc::Builder& b) { return request->Encode(b); }, &rc);
+  if (!reply) return rc;
   const wire::Response& response = reply->response();
   if (const wire::ReportResult* report = response.result_as_ReportResult()) {
     return PrintReport(*report, args);
@@ -222,6 +217,59 @@ int RemoteSession::Call(const std::string& op_name, const std::vector<std::strin
                         wire::EnumNameResult(response.result_type()),
                         ", not a report; no chart written"));
   }
+  return kExitOk;
+}
+
+std::optional<Reply> RemoteSession::Exchange(
+    const std::function<rpc::Encoded(rpc::Builder&)>& encode, int* rc) {
+  absl::StatusOr<Reply> reply = client_->SendRaw(encode).Get();
+  if (!reply.ok()) {
+    if (absl::IsUnavailable(reply.status())) client_.reset();  // reconnect next time
+    *rc = Failed(reply.status());
+    return std::nullopt;
+  }
+  if (absl::Status s = reply->status(); !s.ok()) {
+    std::fprintf(stderr, "voxctl: %s: %s\n", absl::StatusCodeToString(s.code()).c_str(),
+                 Message(s).c_str());
+    *rc = kExitRefused;
+    return std::nullopt;
+  }
+  return *std::move(reply);
+}
+
+int RemoteSession::Schema(const std::vector<std::string>& args) {
+  absl::StatusOr<voxctl::SchemaCommand> command = voxctl::ParseSchemaCommand(args);
+  if (!command.ok()) return Usage(Message(command.status()));
+  if (!options_.chart.path.empty()) return Usage("--chart is for reports, not schema commands");
+  using Kind = voxctl::SchemaCommand::Kind;
+  rpc::ApplyMigration migration{.confirm_destructive = command->confirm_destructive,
+                                .dry_run = command->kind == Kind::kDiff};
+  if (command->kind != Kind::kShow) {
+    absl::StatusOr<std::string> text = voxctl::ReadMigrationFile(command->file);
+    if (!text.ok()) return Usage(Message(text.status()));
+    migration.text = *std::move(text);
+  }
+  int rc = Connect(false);
+  if (rc != kExitOk) return rc;
+  std::optional<Reply> reply =
+      command->kind == Kind::kShow
+          ? Exchange([](rpc::Builder& b) { return rpc::GetSchema{}.Encode(b); }, &rc)
+          : Exchange([&migration](rpc::Builder& b) { return migration.Encode(b); }, &rc);
+  if (!reply) return rc;
+  const wire::Response& response = reply->response();
+  std::string out;
+  if (options_.format != voxctl::Format::kTable) {
+    out = voxctl::Render(voxctl::ResultDoc(response), options_.format);
+  } else if (command->kind == Kind::kShow) {
+    absl::StatusOr<rpc::SchemaInfo> schema = rpc::GetSchema::Decode(response);
+    if (!schema.ok()) return Failed(schema.status());
+    out = voxctl::RenderSchema(*schema);
+  } else {
+    absl::StatusOr<rpc::MigrationInfo> result = rpc::ApplyMigration::Decode(response);
+    if (!result.ok()) return Failed(result.status());
+    out = voxctl::RenderMigration(*result);
+  }
+  std::fputs(out.c_str(), stdout);
   return kExitOk;
 }
 
@@ -260,7 +308,7 @@ int RunCall(const std::vector<std::string>& args, const RemoteOptions& options) 
 }
 
 std::vector<std::string> CommandWords() {
-  std::vector<std::string> words = {"call", "ops", "help"};
+  std::vector<std::string> words = {"call", "ops", "help", "schema"};
   for (const Shortcut& s : Shortcuts()) {
     if (WireSchema::Get().FindOp(s.op) != nullptr) words.push_back(s.name);
   }
@@ -273,8 +321,9 @@ std::string RemoteCommandsHelp() {
       "[--format=table|json|csv] [--chart=FILE.svg]):\n"
       "  call OP FIELD=VALUE ...     run any operation (names: JoinRoom or join_room)\n"
       "  ops                         every operation with its fields\n"
-      "  help OP                     one operation's fields, types and defaults\n"
-      "Shortcuts (voxctl call NAME ..., or in the shell):\n";
+      "  help OP                     one operation's fields, types and defaults\n";
+  out += "Schema migrations (docs/voxctl.md):\n" + voxctl::SchemaCommandsHelp();
+  out += "Shortcuts (voxctl call NAME ..., or in the shell):\n";
   for (const Shortcut& s : Shortcuts()) {
     if (WireSchema::Get().FindOp(s.op) == nullptr) continue;
     const std::string_view usage = s.usage;

@@ -1,24 +1,29 @@
 // voxctl's commands against a running server (docs/voxctl.md): any
 // operation of the protocol by name (`voxctl call JoinRoom room_id=...`),
-// the shortcuts (stats, user EMAIL, ...), `ops` and `help OP`. The shell
-// (tools/voxctl_shell.h) runs the same command lines.
+// the shortcuts (stats, user EMAIL, ...), `ops`, `help OP` and the schema
+// migrations (`schema show|diff|apply`, tools/voxctl_migration.h). The
+// shell (tools/voxctl_shell.h) runs the same command lines.
 //
 // Thread-compatible.
 #ifndef VOXDB_TOOLS_REMOTE_COMMANDS_H_
 #define VOXDB_TOOLS_REMOTE_COMMANDS_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "net/rpc.h"
 #include "tools/voxctl_output.h"
 #include "tools/voxctl_report.h"
 
 namespace vox {
 
 class Client;
+class Reply;
 
 // What voxctl exits with, and what a shell command returns.
 enum ExitCode : int {
@@ -49,8 +54,8 @@ class RemoteSession {
   ~RemoteSession();
 
   // Runs one command's words: `OP FIELD=VALUE ...` (also `call OP ...`), a
-  // shortcut, `ops`, `help [OP]`. The result goes to stdout, errors to
-  // stderr as `voxctl: CODE: message`.
+  // shortcut, `ops`, `help [OP]`, `schema ...`. The result goes to stdout,
+  // errors to stderr as `voxctl: CODE: message`.
   int Execute(const std::vector<std::string>& words);
   // Connects if not connected. With `announce`, says to whom on stdout.
   int Connect(bool announce);
@@ -61,6 +66,11 @@ class RemoteSession {
 
  private:
   int Call(const std::string& op_name, const std::vector<std::string>& args);
+  // `schema show|diff|apply ...` (tools/voxctl_migration.h).
+  int Schema(const std::vector<std::string>& args);
+  // Sends one operation and waits for its answer. On a lost connection or a
+  // refusal, prints it and returns nullopt with the exit code in `*rc`.
+  std::optional<Reply> Exchange(const std::function<rpc::Encoded(rpc::Builder&)>& encode, int* rc);
   // Prints a report's answer and draws its chart when asked.
   int PrintReport(const wire::ReportResult& report, const std::vector<std::string>& args);
 
@@ -72,7 +82,7 @@ class RemoteSession {
 int RunCall(const std::vector<std::string>& args, const RemoteOptions& options);
 
 // The commands a line may start with besides operation names: shortcuts,
-// ops, help (for the shell's completion).
+// ops, help, schema (for the shell's completion).
 std::vector<std::string> CommandWords();
 // The shortcuts and the generic commands, for usage messages.
 std::string RemoteCommandsHelp();

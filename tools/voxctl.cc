@@ -17,6 +17,7 @@
 //   voxctl call ...Report ... --chart=F.svg    a report, also drawn as an SVG chart
 //   voxctl ops | help OP                       the operations and their fields
 //   voxctl shell                               the same, one line at a time
+//   voxctl schema show|diff FILE|apply FILE    schema migrations (tools/voxctl_migration.h)
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -86,6 +87,9 @@ ABSL_FLAG(std::string, chart_column, "", "--chart: the value column to draw (def
 ABSL_FLAG(std::string, chart_table, "", "--chart: the report table to draw (default: the first)");
 ABSL_FLAG(std::string, chart_type, "",
           "--chart: line or bar (default: line above 12 buckets, else bar)");
+ABSL_FLAG(bool, confirm_destructive, false,
+          "schema apply: let a migration's destructive steps (narrow, drop) run; also "
+          "spelled --confirm-destructive");
 
 namespace vox {
 namespace {
@@ -507,7 +511,7 @@ int Restore() {
   auto id = LoadOrCreateIdentity(PosixFileIo(), to, /*create=*/true);
   absl::Status s = id.ok() ? PosixFileIo().MakeDir(SnapshotDir(to)) : id.status();
   absl::StatusOr<SnapshotInfo> info =
-      s.ok() ? WriteSnapshot(PosixFileIo(), db.Pin(), {.database_id = *id, .lsn = report->last_lsn},
+      s.ok() ? WriteSnapshot(PosixFileIo(), db.Pin(), MetaOf(db, *id, report->last_lsn),
                              SnapshotDir(to), Bar("write"))
              : absl::StatusOr<SnapshotInfo>(s);
   if (!info.ok()) {
@@ -535,13 +539,17 @@ int Wal(const std::string& what) {
   }
   const bool dump = what == "dump", json = absl::GetFlag(FLAGS_json);
   uint64_t bytes = 0;
+  // Records decode with the schema they were written under: start at the
+  // built-in one and follow the log's migrations. (A log that begins after
+  // a snapshot starts from that snapshot's schema: see docs/schema.md.)
+  Database schema;
   // Read-only: a torn tail is reported, never repaired, by these tools.
   auto scan = ScanWal(PosixFileIo(), WalDir(data), *id, {.repair = false},
                       [&](const WalRecord& r) -> absl::Status {
                         bytes += r.payload.size();
                         if (!dump) return absl::OkStatus();
                         auto when = wal::CommitTime(r.payload);
-                        auto what = wal::DescribeTransaction(r.payload);
+                        auto what = wal::DescribeRecord(schema, r.type, r.payload);
                         const std::string time = when.ok() ? FormatTimestamp(*when) : "?";
                         const std::string desc =
                             what.ok() ? *what : StrCat("undecodable: ", what.status().message());
@@ -664,6 +672,10 @@ constexpr char kUsage[] =
     "  ops                            every operation with its fields and types\n"
     "  help OP                        one operation's fields, types and defaults\n"
     "  shell                          run commands line by line (history, Tab completion)\n"
+    "  schema show                    the schema: version, migrations applied, tables, enums\n"
+    "  schema diff FILE               what the migration in FILE would change (a dry run)\n"
+    "  schema apply FILE [--confirm-destructive]\n"
+    "                                 apply the migration in FILE (admin; - reads stdin)\n"
     "  flags: --server=HOST:PORT (127.0.0.1:7070) --token_file=PATH | --token=NAME:SECRET\n"
     "         --tls [--tls_ca=CA.pem]\n"
     "         --timeout_ms=10000 --format=table|json|csv (--json = --format=json)\n"
@@ -851,7 +863,14 @@ int Remote(const std::string& command, const std::vector<std::string>& args) {
     return RunShell(*options);
   }
   std::vector<std::string> words = args;
-  if (command != "call") words.insert(words.begin(), command);  // ops, help OP
+  if (command != "call") words.insert(words.begin(), command);  // ops, help OP, schema ...
+  if (absl::GetFlag(FLAGS_confirm_destructive)) {
+    if (command != "schema") {
+      std::fprintf(stderr, "voxctl: --confirm-destructive is for `voxctl schema apply`\n");
+      return kExitUsage;
+    }
+    words.push_back("--confirm-destructive");
+  }
   return RunCall(words, *options);
 }
 
@@ -867,6 +886,12 @@ int main(int argc, char** argv) {
       std::fputs(vox::kUsage, stdout);
       return 0;
     }
+  }
+  // The documented spelling of `schema apply`'s flag; Abseil's names take '_'.
+  std::string confirm_flag = "--confirm_destructive";
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") break;
+    if (std::string_view(argv[i]) == "--confirm-destructive") argv[i] = confirm_flag.data();
   }
   if (int rc = vox::CheckFlags(argc, argv); rc != 0) return rc;
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
@@ -890,7 +915,8 @@ int main(int argc, char** argv) {
   }
   if (args.size() >= 2) {
     const std::string command = args[1];
-    if (command == "call" || command == "shell" || command == "ops" || command == "help") {
+    if (command == "call" || command == "shell" || command == "ops" || command == "help" ||
+        command == "schema") {
       return vox::Remote(command, std::vector<std::string>(args.begin() + 2, args.end()));
     }
   }

@@ -176,7 +176,10 @@ int Main() {
     device = std::move(*dev);
     auto w = WalWriter::Open(
         io, *device,
-        {.dir = WalDir(dir), .database_id = report->database_id, .durability = *durability},
+        {.dir = WalDir(dir),
+         .database_id = report->database_id,
+         .durability = *durability,
+         .schema_version = db.schema_version()},
         report->tail);
     if (!w.ok()) {
       Log(StrCat("WAL: ", ToStd(w.status().message())));

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "engine/ops/migration.h"
 #include "schema/str.h"
 
 namespace vox::wal {
@@ -129,7 +130,7 @@ absl::Status DecodeImage(Reader& r, const TableDef& def, std::vector<Value>* val
   return absl::OkStatus();
 }
 
-absl::Status Decode(std::string_view payload, std::vector<Change>* changes) {
+absl::Status Decode(const Database& db, std::string_view payload, std::vector<Change>* changes) {
   Reader r(payload);
   int64_t commit_time;
   if (!r.Read(&commit_time)) return Malformed(r, "no commit time");
@@ -141,12 +142,12 @@ absl::Status Decode(std::string_view payload, std::vector<Change>* changes) {
     if (!r.Read(&table) || !r.Read(&kind) || !r.Read(&c.row) || !r.Read(&c.id)) {
       return Malformed(r, "truncated change");
     }
-    if (table >= kTableCount || (kind != kPut && kind != kDelete)) {
+    if (table >= db.table_count() || (kind != kPut && kind != kDelete)) {
       return Malformed(r, "bad table or kind");
     }
     c.table = static_cast<TableId>(table);
     c.kind = static_cast<Kind>(kind);
-    if (c.kind == kPut) VOX_RETURN_IF_ERROR(DecodeImage(r, GetTable(c.table), &c.values));
+    if (c.kind == kPut) VOX_RETURN_IF_ERROR(DecodeImage(r, db.table(c.table).def(), &c.values));
     changes->push_back(std::move(c));
   }
   if (!r.done()) return Malformed(r, "trailing bytes");
@@ -180,12 +181,12 @@ void EncodeTransaction(const Txn& txn, std::string* out) {
 
 absl::Status ApplyTransaction(Database& db, std::string_view payload) {
   std::vector<Change> changes;
-  VOX_RETURN_IF_ERROR(Decode(payload, &changes));
+  VOX_RETURN_IF_ERROR(Decode(db, payload, &changes));
   // 1. Every touched row leaves its indexes (checking that it is the row
   //    the log means). A transaction appends rows to a table only at its
   //    end, each one a change of the record: a row further out is not from
   //    this log (and would make replay allocate without bound).
-  std::array<size_t, kTableCount> rows_before{};
+  std::array<size_t, kMaxTables> rows_before{};
   for (const Change& c : changes) {
     rows_before[static_cast<size_t>(c.table)] = db.table(c.table).row_count();
   }
@@ -239,16 +240,74 @@ absl::StatusOr<Timestamp> CommitTime(std::string_view payload) {
   return t;
 }
 
-absl::StatusOr<std::string> DescribeTransaction(std::string_view payload) {
+absl::StatusOr<std::string> DescribeTransaction(const Database& schema, std::string_view payload) {
   std::vector<Change> changes;
-  VOX_RETURN_IF_ERROR(Decode(payload, &changes));
+  VOX_RETURN_IF_ERROR(Decode(schema, payload, &changes));
   std::string out;
   for (const Change& c : changes) {
     if (!out.empty()) out += "; ";
-    out += StrCat(GetTable(c.table).name, c.kind == kPut ? " put row " : " delete row ", c.row, " ",
-                  FormatUuid(c.id));
+    out += StrCat(schema.table(c.table).name(), c.kind == kPut ? " put row " : " delete row ",
+                  c.row, " ", FormatUuid(c.id));
   }
   return out;
+}
+
+namespace {
+
+// | commit time i64 | text length u32 | text | transaction payload |
+absl::Status SplitSchemaChange(std::string_view payload, Timestamp* now, std::string_view* text,
+                               std::string_view* txn) {
+  Reader r(payload);
+  uint32_t length;
+  if (!r.Read(now) || !r.Read(&length) || !r.ReadBytes(length, text)) {
+    return Malformed(r, "truncated migration record");
+  }
+  *txn = payload.substr(r.pos());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void EncodeSchemaChange(const Txn& txn, std::string* out) {
+  Put<int64_t>(out, txn.now());
+  Put<uint32_t>(out, static_cast<uint32_t>(txn.schema_change().size()));
+  out->append(txn.schema_change());
+  EncodeTransaction(txn, out);
+}
+
+absl::Status ApplySchemaChange(Database& db, std::string_view payload) {
+  Timestamp now;
+  std::string_view text, txn;
+  VOX_RETURN_IF_ERROR(SplitSchemaChange(payload, &now, &text, &txn));
+  VOX_RETURN_IF_ERROR(ReplayMigration(db, text, now));
+  return ApplyTransaction(db, txn);
+}
+
+absl::Status ApplyRecord(Database& db, RecordType type, std::string_view payload) {
+  switch (type) {
+    case RecordType::kTransaction:
+      return ApplyTransaction(db, payload);
+    case RecordType::kSchemaChange:
+      return ApplySchemaChange(db, payload);
+  }
+  return absl::DataLossError(StrCat("unknown record type ", static_cast<int>(type)));
+}
+
+absl::StatusOr<std::string> DescribeRecord(Database& schema, RecordType type,
+                                           std::string_view payload) {
+  if (type != RecordType::kSchemaChange) return DescribeTransaction(schema, payload);
+  Timestamp now;
+  std::string_view text, txn;
+  VOX_RETURN_IF_ERROR(SplitSchemaChange(payload, &now, &text, &txn));
+  // Follow the schema so that later records decode; the rows stay empty.
+  VOX_RETURN_IF_ERROR(ReplayMigration(schema, text, now));
+  std::string steps(text);
+  while (!steps.empty() && steps.back() == '\n') steps.pop_back();
+  for (char& c : steps) {
+    if (c == '\n') c = ';';
+  }
+  VOX_ASSIGN_OR_RETURN(std::string rows, DescribeTransaction(schema, txn));
+  return StrCat("migration: ", steps, "; ", rows);
 }
 
 }  // namespace vox::wal

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "engine/database.h"
 #include "engine/txn.h"
+#include "wal/wal_format.h"
 
 namespace vox::wal {
 
@@ -30,11 +31,28 @@ void EncodeTransaction(const Txn& txn, std::string* out);
 absl::Status ApplyTransaction(Database& db, std::string_view payload);
 
 // A human-readable summary of an encoded transaction ("rooms put row 12
-// 0190...; audit_logs put row 99 ..."), for the WAL dump tool. Secret
-// columns are never shown.
-absl::StatusOr<std::string> DescribeTransaction(std::string_view payload);
+// 0190...; audit_logs put row 99 ..."), for the WAL dump tool, decoded
+// with `schema`'s tables (a database at the record's schema version; its
+// rows do not matter). Secret columns are never shown.
+absl::StatusOr<std::string> DescribeTransaction(const Database& schema, std::string_view payload);
 
-// The commit time (the transaction's "now") at the front of a payload, or
+// A migration's record (RecordType::kSchemaChange):
+//   | commit time i64 | text length u32 | canonical text | transaction |
+// where the transaction holds the migration's audit row. Apply replays
+// the migration (engine/ops/migration.h), then the transaction.
+void EncodeSchemaChange(const Txn& txn, std::string* out);
+absl::Status ApplySchemaChange(Database& db, std::string_view payload);
+
+// Applies a record of either type.
+absl::Status ApplyRecord(Database& db, RecordType type, std::string_view payload);
+
+// DescribeTransaction for either type; a migration record also moves
+// `schema` to its version, so that the records after it decode.
+absl::StatusOr<std::string> DescribeRecord(Database& schema, RecordType type,
+                                           std::string_view payload);
+
+// The commit time (the transaction's "now") at the front of a payload (of
+// either record type), or
 // DataLoss for a payload too short to hold one.
 absl::StatusOr<Timestamp> CommitTime(std::string_view payload);
 

@@ -62,8 +62,9 @@ absl::StatusOr<double> Checkpointer::Start(const Database& db, uint64_t lsn) {
   if (thread_.joinable()) thread_.join();
   const auto t0 = std::chrono::steady_clock::now();
   auto image = std::make_shared<std::vector<Table::Image>>(db.Pin());
+  auto meta = std::make_shared<SnapshotMeta>(MetaOf(db, database_id_, lsn));
   const double pause = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  thread_ = std::thread([this, image, lsn] {
+  thread_ = std::thread([this, image, meta, lsn] {
     const absl::Status made = io_.MakeDir(SnapshotDir(data_dir_));
     // A snapshot a crash left half written is never loaded; left there,
     // each such crash would keep a snapshot's worth of disk.
@@ -75,8 +76,7 @@ absl::StatusOr<double> Checkpointer::Start(const Database& db, uint64_t lsn) {
       }
     }
     absl::StatusOr<SnapshotInfo> info =
-        made.ok() ? WriteSnapshot(io_, *image, {.database_id = database_id_, .lsn = lsn},
-                                  SnapshotDir(data_dir_))
+        made.ok() ? WriteSnapshot(io_, *image, *meta, SnapshotDir(data_dir_))
                   : absl::StatusOr<SnapshotInfo>(made);
     if (!info.ok() && absl::IsAlreadyExists(info.status())) {
       // Nothing was committed since the last snapshot: it is current.

@@ -121,7 +121,7 @@ absl::StatusOr<RecoveryReport> Recover(FileIo& io, const RecoveryOptions& option
                             return absl::OkStatus();
                           }
                         }
-                        absl::Status s = wal::ApplyTransaction(db, r.payload);
+                        absl::Status s = wal::ApplyRecord(db, r.type, r.payload);
                         if (!s.ok()) {
                           return absl::DataLossError(StrCat(*r.segment, " at byte ", r.offset,
                                                             " (LSN ", r.lsn, "): ", s.message()));

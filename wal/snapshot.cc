@@ -15,6 +15,8 @@
 #include <string_view>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
+#include "engine/ops/migration.h"
 #include "engine/txn.h"
 #include "schema/str.h"
 #include "wal/snapshot_format.h"
@@ -119,6 +121,7 @@ class SnapshotWriter {
   uint64_t live_rows() const { return live_rows_; }
 
   absl::Status WriteHeader(SnapshotFileHeader header);
+  absl::Status WriteSchema(uint32_t version, const std::vector<std::string>& history);
   absl::Status WriteTable(const Table::Image& table);
   // Writes the trailer and flushes the buffer.
   absl::Status Finish(uint64_t row_slots);
@@ -231,14 +234,26 @@ absl::Status SnapshotWriter::AddBlock(SnapshotBlockKind kind, TableId table, uin
   return absl::OkStatus();
 }
 
+absl::Status SnapshotWriter::WriteSchema(uint32_t version,
+                                         const std::vector<std::string>& history) {
+  const uint32_t head[2] = {version, static_cast<uint32_t>(history.size())};
+  VOX_RETURN_IF_ERROR(AddBlock(SnapshotBlockKind::kSchema, TableId{}, kSnapshotNoColumn, 0, 0,
+                               {{head, sizeof(head)}}));
+  for (uint32_t i = 0; i < history.size(); ++i) {
+    VOX_RETURN_IF_ERROR(AddBlock(SnapshotBlockKind::kSchema, TableId{}, kSnapshotNoColumn, i + 1,
+                                 0, {{history[i].data(), history[i].size()}}));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SnapshotWriter::WriteTable(const Table::Image& table) {
-  const TableDef& def = GetTable(table.table);
-  VOX_DCHECK(table.columns.size() == def.columns.size());
-  VOX_DCHECK(table.heaps.size() == def.columns.size());
-  SnapshotTableDescriptor desc{table.row_count, static_cast<uint32_t>(def.columns.size()), 0};
-  std::vector<SnapshotColumnDescriptor> columns(def.columns.size());
+  const std::vector<ColumnDef>& defs = table.defs;
+  VOX_DCHECK(table.columns.size() == defs.size());
+  VOX_DCHECK(table.heaps.size() == defs.size());
+  SnapshotTableDescriptor desc{table.row_count, static_cast<uint32_t>(defs.size()), 0};
+  std::vector<SnapshotColumnDescriptor> columns(defs.size());
   for (size_t c = 0; c < columns.size(); ++c) {
-    const ColumnDef& col = def.columns[c];
+    const ColumnDef& col = defs[c];
     columns[c] = {static_cast<uint32_t>(table.heaps[c].blocks.size()),
                   static_cast<uint8_t>(col.type), ColumnWidth(col.type),
                   static_cast<uint8_t>(col.nullable() ? kSnapshotColumnNullable : 0), 0};
@@ -255,7 +270,7 @@ absl::Status SnapshotWriter::WriteTable(const Table::Image& table) {
     VOX_RETURN_IF_ERROR(AddBlock(SnapshotBlockKind::kLive, table.table, kSnapshotNoColumn, k,
                                  chunk.rows, {{chunk.data, chunk.rows}}));
   }
-  for (ColumnId c = 0; c < def.columns.size(); ++c) VOX_RETURN_IF_ERROR(WriteColumn(table, c));
+  for (ColumnId c = 0; c < defs.size(); ++c) VOX_RETURN_IF_ERROR(WriteColumn(table, c));
   return absl::OkStatus();
 }
 
@@ -265,7 +280,7 @@ absl::Status SnapshotWriter::WriteColumn(const Table::Image& table, ColumnId c) 
     VOX_RETURN_IF_ERROR(AddBlock(SnapshotBlockKind::kHeap, table.table, c, b, 0,
                                  {{heap[b].data(), heap[b].size()}}));
   }
-  const ColumnDef& col = GetTable(table.table).columns[c];
+  const ColumnDef& col = table.defs[c];
   const uint8_t width = ColumnWidth(col.type);
   for (uint32_t k = 0; k < table.columns[c].size(); ++k) {
     const Column::ChunkImage& chunk = table.columns[c][k];
@@ -308,7 +323,7 @@ SnapshotFileHeader MakeHeader(const SnapshotMeta& meta, size_t table_count) {
   SnapshotFileHeader h{};
   std::memcpy(h.magic, kSnapshotMagic, sizeof(h.magic));
   h.format_version = kSnapshotFormatVersion;
-  h.schema_version = kSchemaVersion;
+  h.schema_version = meta.schema_version;
   h.database_id_hi = meta.database_id.hi;
   h.database_id_lo = meta.database_id.lo;
   h.lsn = meta.lsn;
@@ -320,8 +335,10 @@ SnapshotFileHeader MakeHeader(const SnapshotMeta& meta, size_t table_count) {
 
 // Writes the whole file through `writer` (or counts its bytes).
 absl::Status WriteContents(SnapshotWriter& writer, const SnapshotFileHeader& header,
+                           const std::vector<std::string>& history,
                            const std::vector<Table::Image>& image) {
   VOX_RETURN_IF_ERROR(writer.WriteHeader(header));
+  VOX_RETURN_IF_ERROR(writer.WriteSchema(header.schema_version, history));
   uint64_t row_slots = 0;
   for (const Table::Image& table : image) {
     VOX_RETURN_IF_ERROR(writer.WriteTable(table));
@@ -330,11 +347,12 @@ absl::Status WriteContents(SnapshotWriter& writer, const SnapshotFileHeader& hea
   return writer.Finish(row_slots);
 }
 
-uint64_t PlannedBytes(const SnapshotFileHeader& header, const std::vector<Table::Image>& image) {
+uint64_t PlannedBytes(const SnapshotFileHeader& header, const std::vector<std::string>& history,
+                      const std::vector<Table::Image>& image) {
   const std::string no_path;
   const ProgressFn no_progress;
   SnapshotWriter counter(nullptr, -1, no_path, 0, no_progress);
-  const absl::Status s = WriteContents(counter, header, image);
+  const absl::Status s = WriteContents(counter, header, history, image);
   VOX_DCHECK(s.ok());  // counting does no I/O
   (void)s;
   return counter.offset();
@@ -343,12 +361,13 @@ uint64_t PlannedBytes(const SnapshotFileHeader& header, const std::vector<Table:
 // Creates `tmp`, writes the snapshot into it and makes it durable.
 absl::StatusOr<uint64_t> WriteTempFile(FileIo& io, const std::string& tmp,
                                        const SnapshotFileHeader& header,
+                                       const std::vector<std::string>& history,
                                        const std::vector<Table::Image>& image,
                                        const ProgressFn& progress, uint64_t* live_rows) {
-  const uint64_t total = PlannedBytes(header, image);
+  const uint64_t total = PlannedBytes(header, history, image);
   VOX_ASSIGN_OR_RETURN(const int fd, io.Open(tmp, O_WRONLY | O_CREAT | O_TRUNC));
   SnapshotWriter writer(&io, fd, tmp, total, progress);
-  absl::Status s = WriteContents(writer, header, image);
+  absl::Status s = WriteContents(writer, header, history, image);
   if (s.ok() && writer.offset() != total) {
     s = absl::InternalError(
         StrCat("snapshot ", tmp, ": wrote ", writer.offset(), " bytes, planned ", total));
@@ -413,6 +432,8 @@ std::string_view KindName(SnapshotBlockKind kind) {
       return "heap block";
     case SnapshotBlockKind::kChunk:
       return "chunk";
+    case SnapshotBlockKind::kSchema:
+      return "schema block";
   }
   return "block";
 }
@@ -436,8 +457,6 @@ class SnapshotReader {
   uint64_t position() const { return pos_; }
   // Bytes between the position and the trailer.
   uint64_t remaining() const { return trailer_.trailer_offset - pos_; }
-  // Whether table and column names of this build apply to the file.
-  bool names_apply() const { return header_.schema_version == kSchemaVersion; }
 
   // Reads the next block, checks its header against `expect` and both its
   // checksums.
@@ -522,10 +541,15 @@ absl::Status SnapshotReader::ReadHeader() {
   if (SnapshotHeaderHash(header_) != header_.header_hash) {
     return Corrupt(0, "header checksum mismatch");
   }
-  if (header_.format_version != kSnapshotFormatVersion) {
+  if (header_.format_version < 1 || header_.format_version > kSnapshotFormatVersion) {
     return absl::FailedPreconditionError(
         StrCat("snapshot ", path_, " has format version ", header_.format_version,
-               "; this build reads format version ", kSnapshotFormatVersion));
+               ": a newer VoxDB wrote it; this build reads format versions 1 to ",
+               kSnapshotFormatVersion, ": upgrade the server"));
+  }
+  if (header_.format_version == 1 && header_.schema_version != kSchemaVersion) {
+    return Corrupt(0, StrCat("format 1 holds schema version ", kSchemaVersion, ", not ",
+                             header_.schema_version));
   }
   if (header_.header_bytes != kSnapshotHeaderBytes || header_.table_count > 256) {
     return Corrupt(0, "inconsistent header (header size or table count)");
@@ -556,7 +580,7 @@ absl::Status SnapshotReader::ReadTrailer() {
 }
 
 std::string SnapshotReader::Describe(uint8_t table, uint16_t column) const {
-  const bool named = names_apply() && table < kTableCount;
+  const bool named = table < kTableCount;  // built-in tables keep their ids
   std::string out = named ? StrCat("table ", kTables[table].name) : StrCat("table #", table);
   if (column == kSnapshotNoColumn) return out;
   if (named && column < kTables[table].columns.size()) {
@@ -667,6 +691,9 @@ class SnapshotSink {
   virtual void Chunk(ColumnId c, uint32_t chunk, const uint8_t* values, const uint64_t* validity,
                      uint32_t rows) = 0;
   virtual absl::Status EndTable() = 0;
+  // Before the tables: the schema version and the migrations applied
+  // (empty for format 1).
+  virtual absl::Status Schema(uint32_t version, std::vector<std::string> history) = 0;
 };
 
 // Checks only (VerifySnapshot).
@@ -677,6 +704,7 @@ class NullSink final : public SnapshotSink {
   void Heap(ColumnId, std::string_view) override {}
   void Chunk(ColumnId, uint32_t, const uint8_t*, const uint64_t*, uint32_t) override {}
   absl::Status EndTable() override { return absl::OkStatus(); }
+  absl::Status Schema(uint32_t, std::vector<std::string>) override { return absl::OkStatus(); }
 };
 
 // Reads the kTable block of table `t` into `layout`.
@@ -823,8 +851,31 @@ absl::Status TableWalk::CheckStrings(ColumnId c, uint32_t chunk, const uint8_t* 
   return absl::OkStatus();
 }
 
+// Reads the kSchema blocks (format 2) into `sink`.
+absl::Status ReadSchema(SnapshotReader& r, SnapshotSink& sink) {
+  if (r.header().format_version < 2) return sink.Schema(r.header().schema_version, {});
+  VOX_ASSIGN_OR_RETURN(const Block head,
+                       r.Next({SnapshotBlockKind::kSchema, 0, kSnapshotNoColumn, 0, 0, 8, 8}));
+  uint32_t version, count;
+  std::memcpy(&version, head.payload, 4);
+  std::memcpy(&count, head.payload + 4, 4);
+  if (version != r.header().schema_version || count > version || count > 1'000'000) {
+    return r.Corrupt(r.position(), StrCat("the schema block says version ", version, " after ",
+                                          count, " migrations; the header says version ",
+                                          r.header().schema_version));
+  }
+  std::vector<std::string> history;
+  for (uint32_t i = 1; i <= count; ++i) {
+    VOX_ASSIGN_OR_RETURN(const Block b, r.Next({SnapshotBlockKind::kSchema, 0, kSnapshotNoColumn,
+                                                i, 0, 1, 1u << 20}));
+    history.emplace_back(reinterpret_cast<const char*>(b.payload), b.header.payload_bytes);
+  }
+  return sink.Schema(version, std::move(history));
+}
+
 // Walks every table of the file into `sink`, then checks the trailer.
 absl::Status WalkSnapshot(SnapshotReader& r, SnapshotSink& sink) {
+  VOX_RETURN_IF_ERROR(ReadSchema(r, sink));
   TableWalk walk(r, sink);
   for (uint32_t t = 0; t < r.header().table_count; ++t) {
     VOX_RETURN_IF_ERROR(walk.Run(static_cast<uint8_t>(t)));
@@ -936,8 +987,8 @@ int IndexThreads() {
 // Fills the tables of an empty Database; `indexes` builds their indexes.
 class LoadSink final : public SnapshotSink {
  public:
-  LoadSink(Database& db, const std::string& path, IndexBuilder& indexes)
-      : db_(db), path_(path), indexes_(indexes) {}
+  LoadSink(Database& db, const std::string& path, uint32_t table_count, IndexBuilder& indexes)
+      : db_(db), path_(path), table_count_(table_count), indexes_(indexes) {}
 
   absl::Status BeginTable(const TableLayout& layout) override {
     table_ = &db_.table(static_cast<TableId>(layout.table));
@@ -962,6 +1013,33 @@ class LoadSink final : public SnapshotSink {
   absl::Status EndTable() override {
     if (!error_.ok()) return error_;
     indexes_.Add(table_);
+    return absl::OkStatus();
+  }
+  absl::Status Schema(uint32_t version, std::vector<std::string> history) override {
+    for (const std::string& text : history) {
+      absl::Status s = ReplayMigration(db_, text, 0);
+      if (!s.ok()) return absl::DataLossError(StrCat("snapshot ", path_, ": ", s.message()));
+    }
+    if (db_.schema_version() != version) {
+      return absl::DataLossError(StrCat("snapshot ", path_, ": its migrations make version ",
+                                        db_.schema_version(), ", its header says ", version));
+    }
+    if (table_count_ != db_.table_count()) {
+      return absl::DataLossError(StrCat("snapshot ", path_, " has ", table_count_,
+                                        " tables; its schema (version ", version, ") has ",
+                                        db_.table_count()));
+    }
+    return absl::OkStatus();
+  }
+  // Refs into tables loaded after the referring one (a built-in table's
+  // column that points at a table a migration added), checked at the end.
+  absl::Status CheckLaterRefs() const {
+    for (const auto& [key, raw] : later_refs_) {
+      const auto t = static_cast<TableId>(key >> 16);
+      const auto c = static_cast<ColumnId>(key & 0xffff);
+      absl::Status s = CheckStoredValue(db_, t, c, raw);
+      if (!s.ok()) return absl::DataLossError(StrCat("snapshot ", path_, ": ", s.message()));
+    }
     return absl::OkStatus();
   }
 
@@ -989,6 +1067,11 @@ class LoadSink final : public SnapshotSink {
       } else {
         std::memcpy(&raw, values + size_t{i} * 8, 8);
       }
+      if (type == ColumnType::kRef && table_->def().columns[c].ref_table > table_->id()) {
+        int64_t& most = later_refs_[(uint32_t{static_cast<uint8_t>(table_->id())} << 16) | c];
+        most = std::max(most, raw);
+        continue;
+      }
       absl::Status s = CheckStoredValue(db_, table_->id(), c, raw);
       if (!s.ok()) {
         return absl::DataLossError(
@@ -1000,12 +1083,19 @@ class LoadSink final : public SnapshotSink {
 
   Database& db_;
   const std::string& path_;
+  const uint32_t table_count_;
   IndexBuilder& indexes_;
   Table* table_ = nullptr;
   absl::Status error_;  // the first value out of range
+  mutable absl::flat_hash_map<uint32_t, int64_t> later_refs_;  // (table << 16 | column) -> largest
 };
 
 absl::Status CheckEmpty(const Database& db) {
+  if (db.schema_version() != kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        StrCat("loading a snapshot needs a new database; this one is at schema version ",
+               db.schema_version()));
+  }
   for (const TableDef& def : kTables) {
     const Table& t = db.table(def.id);
     if (t.row_count() != 0) {
@@ -1016,20 +1106,14 @@ absl::Status CheckEmpty(const Database& db) {
   return absl::OkStatus();
 }
 
-absl::Status CheckSchema(const std::string& path, const SnapshotFileHeader& h) {
-  if (h.schema_version != kSchemaVersion) {
-    return absl::FailedPreconditionError(
-        StrCat("snapshot ", path, " has schema version ", h.schema_version,
-               "; this build has schema version ", kSchemaVersion));
-  }
-  if (h.table_count != kTableCount) {
-    return absl::FailedPreconditionError(StrCat("snapshot ", path, " has ", h.table_count,
-                                                " tables; this build's schema has ", kTableCount));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
+
+SnapshotMeta MetaOf(const Database& db, const Uuid& database_id, uint64_t lsn) {
+  return {.database_id = database_id,
+          .lsn = lsn,
+          .schema_version = db.schema_version(),
+          .schema_history = {db.schema_history().begin(), db.schema_history().end()}};
+}
 
 absl::StatusOr<SnapshotInfo> WriteSnapshot(FileIo& io, const std::vector<Table::Image>& image,
                                            const SnapshotMeta& meta, const std::string& dir,
@@ -1041,7 +1125,8 @@ absl::StatusOr<SnapshotInfo> WriteSnapshot(FileIo& io, const std::vector<Table::
   VOX_RETURN_IF_ERROR(CheckAbsent(io, path));
   const SnapshotFileHeader header = MakeHeader(meta, image.size());
   uint64_t live_rows = 0;
-  absl::StatusOr<uint64_t> bytes = WriteTempFile(io, tmp, header, image, progress, &live_rows);
+  absl::StatusOr<uint64_t> bytes =
+      WriteTempFile(io, tmp, header, meta.schema_history, image, progress, &live_rows);
   if (!bytes.ok()) return RemoveAfterFailure(io, tmp, bytes.status());
   absl::Status s = io.Rename(tmp, path);
   if (!s.ok()) return RemoveAfterFailure(io, tmp, s);
@@ -1052,7 +1137,7 @@ absl::StatusOr<SnapshotInfo> WriteSnapshot(FileIo& io, const std::vector<Table::
   info.path = path;
   info.lsn = meta.lsn;
   info.database_id = meta.database_id;
-  info.schema_version = kSchemaVersion;
+  info.schema_version = meta.schema_version;
   info.created_at = header.created_at;
   info.total_rows = live_rows;
   info.bytes = *bytes;
@@ -1066,10 +1151,10 @@ absl::StatusOr<SnapshotInfo> LoadSnapshot(FileIo& io, const std::string& path, D
   VOX_RETURN_IF_ERROR(CheckEmpty(db));
   SnapshotReader reader(io, path, progress);
   VOX_RETURN_IF_ERROR(reader.Open());
-  VOX_RETURN_IF_ERROR(CheckSchema(path, reader.header()));
   IndexBuilder indexes(path, IndexThreads());
-  LoadSink sink(db, path, indexes);
+  LoadSink sink(db, path, reader.header().table_count, indexes);
   VOX_RETURN_IF_ERROR(WalkSnapshot(reader, sink));
+  VOX_RETURN_IF_ERROR(sink.CheckLaterRefs());
   VOX_RETURN_IF_ERROR(indexes.Wait());
   SnapshotInfo info = reader.Info();
   info.seconds = SecondsSince(start);

@@ -37,7 +37,15 @@ struct SnapshotMeta {
   Uuid database_id;          // stored in the header; recovery checks it
   uint64_t lsn = 0;          // the image holds every transaction up to this LSN
   Timestamp created_at = 0;  // 0: the wall clock when the write starts
+  // The schema the image was pinned with: Database::schema_version() and
+  // schema_history(), taken at the same moment as Pin().
+  uint32_t schema_version = kSchemaVersion;
+  std::vector<std::string> schema_history;
 };
+
+// The meta of a snapshot of `db` as it is now (its schema included): take
+// it at the same moment as db.Pin().
+SnapshotMeta MetaOf(const Database& db, const Uuid& database_id, uint64_t lsn);
 
 // What a snapshot file holds, and what an operation on it took.
 struct SnapshotInfo {

@@ -13,6 +13,9 @@
 //   |   lsn 8 | created_at 8 | table_count 4 | header_bytes 4 |          |
 //   |   header_hash 8                                                    |
 //   +--------------------------------------------------------------------+
+//   | kSchema blocks (format 2): the version and the migrations applied, |
+//   |   which the loader replays before it reads the tables               |
+//   +--------------------------------------------------------------------+
 //   | for each table, in TableId order:                                  |
 //   |   kTable block: SnapshotTableDescriptor + column_count x           |
 //   |                 SnapshotColumnDescriptor                           |
@@ -51,8 +54,9 @@ static_assert(std::endian::native == std::endian::little, "the snapshot format i
 
 inline constexpr char kSnapshotMagic[8] = {'V', 'O', 'X', 'S', 'N', 'A', 'P', '\0'};
 inline constexpr char kSnapshotTrailerMagic[8] = {'V', 'O', 'X', 'S', 'E', 'N', 'D', '\0'};
-// Bumped on any change to this file's layout; a reader refuses other versions.
-inline constexpr uint32_t kSnapshotFormatVersion = 1;
+// Bumped on any change to this file's layout. 2 adds the kSchema blocks.
+// A reader takes every version up to its own and refuses newer ones.
+inline constexpr uint32_t kSnapshotFormatVersion = 2;
 inline constexpr char kSnapshotSuffix[] = ".vsnap";
 
 inline constexpr uint32_t kSnapshotChunkRows = 65536;
@@ -64,7 +68,7 @@ static_assert(kSnapshotChunkRows == kChunkRows);
 struct SnapshotFileHeader {
   char magic[8];
   uint32_t format_version;
-  uint32_t schema_version;  // kSchemaVersion of the writer
+  uint32_t schema_version;  // the database's schema version (built-in + migrations)
   uint64_t database_id_hi;  // the database's Uuid
   uint64_t database_id_lo;
   uint64_t lsn;        // the snapshot holds every transaction up to this LSN
@@ -82,6 +86,10 @@ enum class SnapshotBlockKind : uint8_t {
   kLive = 2,   // a chunk of the table's liveness bytes
   kHeap = 3,   // one block of a string column's heap, as the engine holds it
   kChunk = 4,  // a chunk of one column's values (and validity bits)
+  // Format 2, right after the file header: index 0 holds | schema version
+  // u32 | migration count u32 |; index i (1..count) the canonical text of
+  // the i-th migration applied (engine/ops/migration.h). Table 0, no column.
+  kSchema = 5,
 };
 
 // `column` of a kTable or kLive block.

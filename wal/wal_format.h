@@ -32,17 +32,22 @@
 namespace vox::wal {
 
 inline constexpr char kSegmentMagic[8] = {'V', 'O', 'X', 'W', 'A', 'L', '0', '1'};
-inline constexpr uint32_t kFormatVersion = 1;
+// 2: adds kSchemaChange records (migrations). A reader takes 1 and 2.
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr size_t kSegmentHeaderSize = 64;
 inline constexpr size_t kRecordHeaderSize = 48;
 inline constexpr uint32_t kMaxPayload = 64u << 20;  // one transaction's changes
 
-enum class RecordType : uint16_t { kTransaction = 1 };
+enum class RecordType : uint16_t {
+  kTransaction = 1,
+  // A migration and the transaction that applied it (wal/change_codec.h).
+  kSchemaChange = 2,
+};
 
 struct SegmentHeader {
   char magic[8];
   uint32_t format;
-  uint32_t schema;
+  uint32_t schema;  // the database's schema version when the segment began
   uint64_t database_id_hi;
   uint64_t database_id_lo;
   uint64_t first_lsn;

@@ -120,10 +120,12 @@ absl::StatusOr<WalScan> ScanWal(FileIo& io, const std::string& dir, const Uuid& 
     if (sh.database_id_hi != database_id.hi || sh.database_id_lo != database_id.lo) {
       return absl::DataLossError(StrCat(path, ": segment of another database"));
     }
-    if (sh.schema != kSchemaVersion || sh.format != wal::kFormatVersion) {
+    // Older formats are read as they are (format 1 has no migrations);
+    // a newer one is refused: this build cannot know its records.
+    if (sh.format < 1 || sh.format > wal::kFormatVersion) {
       return absl::FailedPreconditionError(
-          StrCat(path, ": format ", sh.format, ", schema ", sh.schema, "; this build reads format ",
-                 wal::kFormatVersion, ", schema ", kSchemaVersion));
+          StrCat(path, ": WAL format ", sh.format, " was written by a newer VoxDB; this build reads "
+                 "formats 1 to ", wal::kFormatVersion, ": upgrade the server"));
     }
     if (sh.first_lsn != wal::ParseSegmentName(segments[i])) {
       return absl::DataLossError(StrCat(path, ": its header says it starts at LSN ", sh.first_lsn));
@@ -150,10 +152,16 @@ absl::StatusOr<WalScan> ScanWal(FileIo& io, const std::string& dir, const Uuid& 
       if (!damage.empty()) break;
       RecordHeader h;
       std::memcpy(&h, seg.data() + at, sizeof(h));
+      if (h.type != static_cast<uint16_t>(wal::RecordType::kTransaction) &&
+          h.type != static_cast<uint16_t>(wal::RecordType::kSchemaChange)) {
+        return absl::FailedPreconditionError(
+            StrCat(path, " at byte ", at, " (LSN ", lsn, "): record type ", h.type,
+                   " is not one this build knows (a newer VoxDB wrote it): upgrade the server"));
+      }
       if (lsn > options.after_lsn) {
         VOX_RETURN_IF_ERROR(
             fn(WalRecord{lsn, std::string_view(seg).substr(at + wal::kRecordHeaderSize, h.length),
-                         &segments[i], at}));
+                         static_cast<wal::RecordType>(h.type), &segments[i], at}));
       }
       if (scan.records++ == 0) scan.first_lsn = lsn;
       scan.last_lsn = lsn;

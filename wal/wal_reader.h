@@ -31,6 +31,7 @@ enum class RecoveryMode { kStrict, kStopAtLastGood };
 struct WalRecord {
   uint64_t lsn;
   std::string_view payload;  // valid during the callback
+  wal::RecordType type;
   const std::string* segment;
   uint64_t offset;
 };

@@ -28,10 +28,10 @@ class WalCommitSink final : public CommitSink {
   // The LSN of the last transaction appended that changed one of the
   // tables in `tables` (a bit per TableId; 0: none did). What a read of
   // those tables saw is durable once the log is durable up to here.
-  uint64_t last_lsn_of(uint32_t tables) const {
+  uint64_t last_lsn_of(uint64_t tables) const {
     uint64_t lsn = 0;
-    for (size_t t = 0; t < kTableCount; ++t) {
-      if (tables & (uint32_t{1} << t)) lsn = std::max(lsn, table_lsn_[t]);
+    for (size_t t = 0; t < kMaxTables; ++t) {
+      if (tables & (uint64_t{1} << t)) lsn = std::max(lsn, table_lsn_[t]);
     }
     return lsn;
   }
@@ -41,7 +41,7 @@ class WalCommitSink final : public CommitSink {
   WalWriter& writer_;
   std::string buffer_;
   uint64_t last_lsn_ = 0;
-  std::array<uint64_t, kTableCount> table_lsn_{};
+  std::array<uint64_t, kMaxTables> table_lsn_{};
   absl::Status status_;
 };
 

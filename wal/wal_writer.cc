@@ -54,7 +54,9 @@ uint64_t MicrosSince(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 WalWriter::WalWriter(FileIo& io, LogDevice& device, const WalOptions& options)
-    : io_(io), device_(device), options_(options) {}
+    : io_(io), device_(device), options_(options) {
+  schema_version_.store(options.schema_version);
+}
 
 absl::StatusOr<std::unique_ptr<WalWriter>> WalWriter::Open(FileIo& io, LogDevice& device,
                                                            const WalOptions& options,
@@ -97,7 +99,18 @@ WalWriter::~WalWriter() {
 
 absl::Status WalWriter::OpenSegment(const WalTail& tail) {
   if (tail.segment.empty()) return StartSegment(tail.next_lsn);
-  auto fd = io_.Open(StrCat(options_.dir, "/", tail.segment), O_WRONLY);
+  const std::string path = StrCat(options_.dir, "/", tail.segment);
+  // A segment of an older format is left as it is: new records (of types
+  // its format lacks) go into a new one, so that an older server reading
+  // the old segment never meets them.
+  auto rd = io_.Open(path, O_RDONLY);
+  if (!rd.ok()) return rd.status();
+  SegmentHeader h{};
+  absl::StatusOr<size_t> n = io_.PRead(*rd, &h, sizeof(h), 0);
+  (void)io_.Close(*rd);
+  if (!n.ok()) return n.status();
+  if (*n == sizeof(h) && h.format < wal::kFormatVersion) return StartSegment(tail.next_lsn);
+  auto fd = io_.Open(path, O_WRONLY);
   if (!fd.ok()) return fd.status();
   fd_ = *fd;
   offset_ = tail.offset;
@@ -123,7 +136,7 @@ absl::Status WalWriter::StartSegment(uint64_t first_lsn) {
   SegmentHeader h{};
   std::memcpy(h.magic, wal::kSegmentMagic, sizeof(h.magic));
   h.format = wal::kFormatVersion;
-  h.schema = kSchemaVersion;
+  h.schema = schema_version_.load();
   h.database_id_hi = options_.database_id.hi;
   h.database_id_lo = options_.database_id.lo;
   h.first_lsn = first_lsn;
@@ -148,7 +161,8 @@ absl::Status WalWriter::StartSegment(uint64_t first_lsn) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> WalWriter::Append(std::string_view payload, Done done) {
+absl::StatusOr<uint64_t> WalWriter::Append(std::string_view payload, Done done,
+                                           wal::RecordType type) {
   if (payload.size() > wal::kMaxPayload) {
     return absl::ResourceExhaustedError(
         StrCat("a transaction of ", payload.size(), " bytes is over the WAL's record limit"));
@@ -167,7 +181,7 @@ absl::StatusOr<uint64_t> WalWriter::Append(std::string_view payload, Done done) 
   h.prev_hash = prev_hash_;
   h.db_tag = wal::DatabaseTag(options_.database_id);
   h.length = static_cast<uint32_t>(payload.size());
-  h.type = static_cast<uint16_t>(wal::RecordType::kTransaction);
+  h.type = static_cast<uint16_t>(type);
   wal::SealRecordHeader(&h, payload);
   prev_hash_ = h.header_hash;
   Pending p{lsn, std::string(), std::move(done)};

@@ -20,6 +20,7 @@
 #define VOXDB_WAL_WAL_WRITER_H_
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -31,9 +32,11 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "schema/schema.h"
 #include "schema/types.h"
 #include "wal/file_io.h"
 #include "wal/log_device.h"
+#include "wal/wal_format.h"
 
 namespace vox {
 
@@ -48,6 +51,7 @@ struct WalOptions {
   uint64_t segment_bytes = 64ull << 20;  // rotation size; segments are preallocated to it
   size_t max_batch_bytes = 1u << 20;     // group commit cap
   int sync_interval_ms = 10;             // kWrite: the loss window on a machine crash
+  uint32_t schema_version = kSchemaVersion;  // the database's, for segment headers
 };
 
 // Upper bounds, in microseconds, of the buckets of VoxDB's latency
@@ -84,7 +88,10 @@ class WalWriter {
   ~WalWriter();
 
   // Appends one record; returns its LSN, or the fail-stop error at once.
-  absl::StatusOr<uint64_t> Append(std::string_view payload, Done done = nullptr);
+  absl::StatusOr<uint64_t> Append(std::string_view payload, Done done = nullptr,
+                                  wal::RecordType type = wal::RecordType::kTransaction);
+  // The schema version new segments record in their header.
+  void set_schema_version(uint32_t version) { schema_version_.store(version); }
   // Blocks until every record appended before the call is durable (also in
   // kWrite mode: it forces a sync). Returns the log's status.
   absl::Status Sync();
@@ -108,6 +115,7 @@ class WalWriter {
   Stats stats() const;
 
  private:
+  std::atomic<uint32_t> schema_version_{kSchemaVersion};
   struct Pending {
     uint64_t lsn;
     std::string bytes;  // header, payload, padding

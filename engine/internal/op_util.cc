@@ -14,7 +14,8 @@ ColumnId FindColumnWithFlagCached(TableId t) {
     }
     return out;
   }();
-  return deleted_at_columns[static_cast<size_t>(t)];
+  const auto at = static_cast<size_t>(t);
+  return at < kTableCount ? deleted_at_columns[at] : kNoColumn;  // added tables: none
 }
 
 absl::StatusOr<RowId> Resolve(const Database& db, TableId t, const Uuid& id,

@@ -15,15 +15,15 @@ namespace {
 // Converts caller-facing values into the engine's (row ids for refs, enum
 // numbers, microseconds).
 absl::StatusOr<Value> ToEngineValue(const Database& db, TableId table, ColumnId c, const Value& v) {
-  const ColumnDef& col = GetTable(table).columns[c];
+  const ColumnDef& col = db.table(table).def().columns[c];
   if (v.is_null()) return v;
   switch (col.type) {
     case ColumnType::kRef:
       if (v.kind() == Value::Kind::kUuid) {
         const RowId r = db.table(col.ref_table).FindById(v.AsUuid());
         if (r == kNoRow) {
-          return absl::NotFoundError(StrCat(GetTable(table).name, ".", col.name, ": ",
-                                            GetTable(col.ref_table).name, " row ",
+          return absl::NotFoundError(StrCat(db.table(table).name(), ".", col.name, ": ",
+                                            db.table(col.ref_table).name(), " row ",
                                             FormatUuid(v.AsUuid()), " not found"));
         }
         return Value(r);
@@ -31,7 +31,7 @@ absl::StatusOr<Value> ToEngineValue(const Database& db, TableId table, ColumnId 
       break;
     case ColumnType::kEnum:
       if (v.kind() == Value::Kind::kString) {
-        VOX_ASSIGN_OR_RETURN(uint8_t e, ParseEnumValue(col.enum_id, v.AsString()));
+        VOX_ASSIGN_OR_RETURN(uint8_t e, db.ParseEnum(col.enum_id, v.AsString()));
         return Value(e);
       }
       return v;
@@ -56,8 +56,8 @@ absl::StatusOr<Value> ToEngineValue(const Database& db, TableId table, ColumnId 
     default:
       return v;
   }
-  return absl::InvalidArgumentError(StrCat(GetTable(table).name, ".", col.name,
-                                           " expects the uuid of a ", GetTable(col.ref_table).name,
+  return absl::InvalidArgumentError(StrCat(db.table(table).name(), ".", col.name,
+                                           " expects the uuid of a ", db.table(col.ref_table).name(),
                                            " row"));
 }
 
@@ -66,9 +66,9 @@ absl::StatusOr<std::vector<ColumnValue>> Convert(const Database& db, TableId tab
                                                  std::span<const NamedValue> values,
                                                  ColumnFlag allowed) {
   std::vector<ColumnValue> out;
-  const TableDef& def = GetTable(table);
+  const TableDef& def = db.table(table).def();
   for (const NamedValue& nv : values) {
-    auto c = FindColumn(table, nv.column);
+    auto c = db.FindColumn(table, nv.column);
     if (!c.ok()) return absl::InvalidArgumentError(c.status().message());
     const ColumnDef& col = def.columns[*c];
     if (!col.Has(allowed) && !(allowed == kInput && col.Has(kPrimaryKey))) {
@@ -111,7 +111,7 @@ void AppendJsonValue(const Database& db, const Table& t, RowId row, ColumnId c, 
       break;
     case ColumnType::kEnum:
       *out += '"';
-      *out += GetEnum(col.enum_id).values[t.GetInt(row, c)];
+      *out += EnumValueName(col.enum_id, t.GetInt(row, c));
       *out += '"';
       break;
     case ColumnType::kUuid:
@@ -181,12 +181,12 @@ std::string RowToJson(const Database& db, TableId table, RowId row, bool include
 }
 
 absl::StatusOr<RowId> GetRow(const Database& db, TableId table, const Uuid& id) {
-  return internal::Resolve(db, table, id, StrCat(GetTable(table).name, " row"));
+  return internal::Resolve(db, table, id, StrCat(db.table(table).name(), " row"));
 }
 
 absl::StatusOr<Uuid> InsertRow(Database& db, const OpContext& ctx, TableId table,
                                std::span<const NamedValue> values) {
-  const TableDef& def = GetTable(table);
+  const TableDef& def = db.table(table).def();
   if (!def.insert_via.empty()) {
     return absl::FailedPreconditionError(
         StrCat("rows of ", def.name, " are created by ", def.insert_via,
@@ -202,7 +202,7 @@ absl::StatusOr<Uuid> InsertRow(Database& db, const OpContext& ctx, TableId table
 
 absl::Status UpdateRow(Database& db, const OpContext& ctx, TableId table, const Uuid& id,
                        std::span<const NamedValue> values) {
-  const TableDef& def = GetTable(table);
+  const TableDef& def = db.table(table).def();
   if (def.immutable) {
     return absl::FailedPreconditionError(
         StrCat(def.name, " rows are immutable: they are never changed or deleted"));
@@ -218,7 +218,7 @@ absl::Status UpdateRow(Database& db, const OpContext& ctx, TableId table, const 
 }
 
 absl::Status DeleteRow(Database& db, const OpContext& ctx, TableId table, const Uuid& id) {
-  const TableDef& def = GetTable(table);
+  const TableDef& def = db.table(table).def();
   if (def.delete_policy == DeletePolicy::kNone) {
     return absl::FailedPreconditionError(
         def.immutable ? StrCat(def.name, " rows are immutable: they are never changed or deleted")

@@ -246,7 +246,9 @@ absl::StatusOr<JoinResult> JoinInTxn(Txn& txn, const OpContext& ctx, RowId room,
     return absl::FailedPreconditionError(
         StrCat(RoomName(db, room), " has not started; waiting for its host"));
   }
-  if (status == RoomStatus::ENDED || status == RoomStatus::CANCELLED) {
+  // Only CREATED (above) and LIVE rooms take people: not ENDED or CANCELLED,
+  // nor a status a migration added (BANNED), whose meaning no operation knows.
+  if (status != RoomStatus::LIVE && status != RoomStatus::CREATED) {
     return absl::FailedPreconditionError(
         StrCat(RoomName(db, room), " is ", StatusName(status), "; cannot join"));
   }

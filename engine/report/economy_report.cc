@@ -215,7 +215,7 @@ absl::StatusOr<EconomyReportResult> EconomyReport(const ReportSnapshot& snap,
        "purchases",          "purchase_amount", "refunds",           "refund_amount",
        "call_charge_amount", "payouts",         "payout_amount",     "reversals",
        "reversal_amount"},
-      [&](uint32_t key) { return std::string(GetEnum(key_enum).values[key]); },
+      [&](uint32_t key) { return std::string(EnumValueName(key_enum, key)); },
       [&](uint32_t, const int64_t* c, double* out) {
         out[0] = static_cast<double>(c[kTransfers]);
         out[1] = static_cast<double>(c[kPosted]);

@@ -171,7 +171,7 @@ absl::StatusOr<ReportTable> IdentityReport(const ReportSnapshot& snap,
       std::move(dimension),
       {"signups", "logins_succeeded", "logins_failed", "login_failure_rate", "unique_login_users",
        "logouts", "providers_linked", "account_status_changes", "role_changes"},
-      [&](uint32_t key) { return std::string(GetEnum(key_enum).values[key]); },
+      [&](uint32_t key) { return std::string(EnumValueName(key_enum, key)); },
       [&](uint32_t slot, const int64_t* c, double* out) {
         out[0] = static_cast<double>(c[kSignups]);
         out[1] = static_cast<double>(c[kLoginOk]);

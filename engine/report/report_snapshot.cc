@@ -39,8 +39,7 @@ absl::Status ReportSnapshot::Require(std::span<const TableId> tables) const {
 }
 
 std::string_view ReportSnapshot::EnumText(TableId t, ColumnId c, uint8_t v) {
-  const EnumDef& e = GetEnum(GetTable(t).columns[c].enum_id);
-  return v < e.values.size() ? e.values[v] : std::string_view("?");
+  return EnumValueName(GetTable(t).columns[c].enum_id, v);  // a migration's values too
 }
 
 std::string_view ReportSnapshot::TagName(uint16_t tag_id) const {

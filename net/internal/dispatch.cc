@@ -48,6 +48,7 @@ bool IsRead(Op op) {
     case Op::SearchAudit:
     case Op::SearchTransfers:
     case Op::SearchNotifications:
+    case Op::GetSchema:
       return true;
     default:
       return IsReport(op);
@@ -72,6 +73,7 @@ bool IsAdmin(Op op) {
     case Op::InsertRow:
     case Op::UpdateRow:
     case Op::DeleteRow:
+    case Op::ApplyMigration:
       return true;
     default:
       return false;
@@ -102,6 +104,8 @@ absl::Status CheckRole(Op op, Role role) {
     case Op::DeleteRow:
       return absl::PermissionDeniedError(
           "generic writes are administration: they need an admin token");
+    case Op::ApplyMigration:
+      return absl::PermissionDeniedError("only an admin token may migrate the schema");
     default:
       return absl::PermissionDeniedError(
           StrCat(OpName(op), " is administration: it needs an admin token"));
@@ -132,6 +136,10 @@ absl::Status CheckBatch(const wire::Batch& batch, Role role) {
       case Op::ListSnapshots:
       case Op::Stats:
         return InBatch(i, op, absl::InvalidArgumentError("not allowed in a batch"));
+      case Op::ApplyMigration:
+        return InBatch(i, op,
+                       absl::InvalidArgumentError(
+                           "a migration is a transaction of its own: it cannot run in a batch"));
       default:
         break;
     }
@@ -260,7 +268,7 @@ Dispatched Dispatch(EngineParts& engine, const wire::Request& request, Role role
   ResetTablesTouched();
   const Outcome r =
       batch != nullptr ? ExecuteBatch(call, *batch) : ExecuteOp(call, op, request.op());
-  const uint32_t tables_read = TablesTouched();
+  const uint64_t tables_read = TablesTouched();
   if (write && engine.sink != nullptr && !engine.sink->status().ok()) {
     // The log stopped while this transaction was being appended: it must
     // not be acknowledged.

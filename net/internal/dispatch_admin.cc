@@ -1,11 +1,15 @@
 // Administration on the wire: generic writes by table name
-// (engine/ops/generic.h), statistics, checkpoints, snapshots, maintenance.
-// Dispatch lets only admin tokens run them (Stats aside).
+// (engine/ops/generic.h), statistics, checkpoints, snapshots, maintenance,
+// schema migrations (engine/ops/migration.h). Dispatch lets only admin
+// tokens run them (Stats and GetSchema aside).
 #include <algorithm>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "engine/ops/generic.h"
 #include "engine/ops/maintenance.h"
+#include "engine/ops/migration.h"
 #include "net/internal/dispatch_util.h"
 #include "net/metrics.h"
 #include "wal/checkpoint.h"
@@ -16,8 +20,9 @@ namespace {
 
 using wire::Op;
 
-absl::StatusOr<TableId> TableArg(const fb::String* name) {
-  auto t = FindTable(View(name));
+// A table by name in the live schema: built in or added by a migration.
+absl::StatusOr<TableId> TableArg(const Database& db, const fb::String* name) {
+  auto t = db.FindTable(View(name));
   if (!t.ok()) return absl::InvalidArgumentError(t.status().message());
   return *t;
 }
@@ -55,13 +60,13 @@ absl::StatusOr<std::vector<NamedValue>> Fields(
 }
 
 Outcome DoInsertRow(Call& c, const wire::InsertRow& op) {
-  VOX_ASSIGN_OR_RETURN(const TableId table, TableArg(op.table()));
+  VOX_ASSIGN_OR_RETURN(const TableId table, TableArg(c.db, op.table()));
   VOX_ASSIGN_OR_RETURN(const std::vector<NamedValue> fields, Fields(op.values()));
   return c.Id(InsertRow(c.db, c.ctx, table, fields));
 }
 
 Outcome DoUpdateRow(Call& c, const wire::UpdateRow& op) {
-  VOX_ASSIGN_OR_RETURN(const TableId table, TableArg(op.table()));
+  VOX_ASSIGN_OR_RETURN(const TableId table, TableArg(c.db, op.table()));
   Args a;
   const Uuid id = a.Id(op.id(), "id");
   VOX_RETURN_IF_ERROR(a.status());
@@ -70,7 +75,7 @@ Outcome DoUpdateRow(Call& c, const wire::UpdateRow& op) {
 }
 
 Outcome DoDeleteRow(Call& c, const wire::DeleteRow& op) {
-  VOX_ASSIGN_OR_RETURN(const TableId table, TableArg(op.table()));
+  VOX_ASSIGN_OR_RETURN(const TableId table, TableArg(c.db, op.table()));
   Args a;
   const Uuid id = a.Id(op.id(), "id");
   VOX_RETURN_IF_ERROR(a.status());
@@ -79,9 +84,10 @@ Outcome DoDeleteRow(Call& c, const wire::DeleteRow& op) {
 
 Outcome DoStats(Call& c) {
   std::vector<fb::Offset<wire::TableStats>> tables;
-  for (const TableDef& def : kTables) {
-    const Table& t = c.db.table(def.id);
-    tables.push_back(wire::CreateTableStats(c.fbb, c.Str(def.name), t.live_count(), t.ColumnBytes(),
+  // Every table of the live schema: the built-in ones, then those migrations added.
+  for (size_t i = 0; i < c.db.table_count(); ++i) {
+    const Table& t = c.db.table(static_cast<TableId>(i));
+    tables.push_back(wire::CreateTableStats(c.fbb, c.Str(t.name()), t.live_count(), t.ColumnBytes(),
                                             t.IndexBytes()));
   }
   auto vec = c.fbb.CreateVector(tables);
@@ -162,6 +168,41 @@ Outcome DoRunMaintenance(Call& c) {
                                     r->reservations_voided, r->subscriptions_expired));
 }
 
+fb::Offset<fb::Vector<fb::Offset<fb::String>>> Strings(Call& c,
+                                                       std::span<const std::string> strings) {
+  std::vector<fb::Offset<fb::String>> out;
+  out.reserve(strings.size());
+  for (const std::string& s : strings) out.push_back(c.Str(s));
+  return c.fbb.CreateVector(out);
+}
+
+// On the engine thread as its own transaction (Dispatch refuses it in a
+// batch); answered once the migration's log record is durable, like any
+// write. A dry run changes nothing and writes no record.
+Outcome DoApplyMigration(Call& c, const wire::ApplyMigration& op) {
+  if (View(op.text()).empty()) {
+    return absl::InvalidArgumentError(
+        "text is required: the migration's statements, starting with `version N`");
+  }
+  absl::StatusOr<MigrationResult> r =
+      ApplyMigration(c.db, c.ctx, View(op.text()),
+                     {.confirm_destructive = op.confirm_destructive(), .dry_run = op.dry_run()});
+  if (!r.ok()) return r.status();
+  auto changes = Strings(c, r->changes);
+  auto text = c.Str(r->text);
+  return c.Result(wire::Result::MigrationResult,
+                  wire::CreateMigrationResult(c.fbb, r->from_version, r->to_version, r->applied,
+                                              r->destructive, changes, text));
+}
+
+Outcome DoGetSchema(Call& c) {
+  auto history = Strings(c, c.db.schema_history());
+  auto description = c.Str(DescribeSchema(c.db));
+  return c.Result(
+      wire::Result::SchemaResult,
+      wire::CreateSchemaResult(c.fbb, c.db.schema_version(), kSchemaVersion, history, description));
+}
+
 }  // namespace
 
 std::optional<Outcome> ExecuteAdmin(Call& c, Op type, const void* op) {
@@ -180,6 +221,10 @@ std::optional<Outcome> ExecuteAdmin(Call& c, Op type, const void* op) {
       return DoListSnapshots(c);
     case Op::RunMaintenance:
       return DoRunMaintenance(c);
+    case Op::ApplyMigration:
+      return DoApplyMigration(c, *As<wire::ApplyMigration>(op));
+    case Op::GetSchema:
+      return DoGetSchema(c);
     default:
       return std::nullopt;
   }

@@ -41,12 +41,22 @@ class CaptureSink final : public CommitSink {
  public:
   void OnCommit(const Txn& txn) override {
     records_.emplace_back();
-    wal::EncodeTransaction(txn, &records_.back());
+    if (txn.schema_change().empty()) {
+      records_.back().type = wal::RecordType::kTransaction;
+      wal::EncodeTransaction(txn, &records_.back().payload);
+    } else {
+      records_.back().type = wal::RecordType::kSchemaChange;
+      wal::EncodeSchemaChange(txn, &records_.back().payload);
+    }
   }
-  std::vector<std::string>& records() { return records_; }
+  struct Record {
+    wal::RecordType type;
+    std::string payload;
+  };
+  std::vector<Record>& records() { return records_; }
 
  private:
-  std::vector<std::string> records_;
+  std::vector<Record> records_;
 };
 
 // Rooms: the counter equals the present participants; only a LIVE room has any.
@@ -168,8 +178,8 @@ class Harness {
     Database replica({.id_seed = kFixtureSeed});
     auto loaded = LoadSnapshot(io_, snapshot_, replica);
     FUZZ_CHECK(loaded.ok(), Message(loaded.status()));
-    for (const std::string& record : sink_.records()) {
-      const absl::Status s = wal::ApplyTransaction(replica, record);
+    for (const CaptureSink::Record& record : sink_.records()) {
+      const absl::Status s = wal::ApplyRecord(replica, record.type, record.payload);
       FUZZ_CHECK(s.ok(), StrCat("replaying a logged commit: ", Message(s)));
     }
     FUZZ_CHECK(Fingerprint(replica) == Fingerprint(*db_), "replaying the log gives other rows");

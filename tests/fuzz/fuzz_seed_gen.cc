@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops/generic.h"
+#include "engine/ops/migration.h"
 #include "tests/fuzz/frame_fixture.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "wal/log_device.h"
@@ -491,6 +493,8 @@ std::string Flagged(uint8_t flags, const std::vector<std::string>& segments, siz
   return out;
 }
 
+void MigratedSeeds(Writer& out);
+
 void DurabilitySeeds(Writer& out) {
   MemFileIo io;
   FileIoLogDevice device(io);
@@ -573,6 +577,53 @@ void DurabilitySeeds(Writer& out) {
   out.Put(s, "snapshot_empty", std::string(1, '\0') + none);
   out.Put(s, "snapshot_empty_sealed", std::string(1, '\7') + none);
   std::printf("fuzz_seed_gen: snapshots of %zu and %zu bytes\n", fixture.size(), none.size());
+  MigratedSeeds(out);
+}
+
+// The fixture, then migrations (a table, a reference, an index, an enum
+// value, a rename, a drop) and writes through them: a log with migration
+// records, and a snapshot with schema blocks.
+void MigratedSeeds(Writer& out) {
+  MemFileIo io;
+  FileIoLogDevice device(io);
+  const std::string data = "/migrated";
+  Database db({.id_seed = kFixtureSeed});
+  {
+    auto wal = WalWriter::Open(
+        io, device, {.dir = WalDir(data), .database_id = kFuzzDatabaseId, .segment_bytes = 8192},
+        {});
+    if (!wal.ok()) std::exit(1);
+    WalCommitSink sink(**wal);
+    db.set_commit_sink(&sink);
+    EngineParts parts{.db = &db, .database_id = kFuzzDatabaseId, .durability = Durability::kFsync};
+    BuildFixture(parts);
+    const OpContext ctx{.now = kFixtureStart + 1000 * kMicrosPerSecond};
+    auto migrate = [&](std::string_view text) {
+      if (!ApplyMigration(db, ctx, text, {.confirm_destructive = true}).ok()) std::exit(1);
+    };
+    migrate(
+        "version 2\nname 'room topics'\nadd table room_topics\n"
+        "add column room_topics.name string(100) default ''\n"
+        "add column rooms.topic_id ref(room_topics) null on delete set null\n"
+        "add index rooms_topic on rooms (topic_id)\nadd enum value RoomStatus BANNED\n"
+        "alter column rooms.status updatable\nadd column users.score int32 default 7\n");
+    const NamedValue topic[] = {{"name", "Jazz"}};
+    auto topic_id = InsertRow(db, ctx, *db.FindTable("room_topics"), topic);
+    const Table& rooms = db.table(TableId::rooms);
+    if (!topic_id.ok() || rooms.live_count() == 0) std::exit(1);
+    const NamedValue set[] = {{"topic_id", *topic_id}, {"status", "BANNED"}};
+    if (!UpdateRow(db, ctx, TableId::rooms, rooms.id(0), set).ok()) std::exit(1);
+    migrate("version 3\nrename column room_topics.name to title\nwiden column users.score int64\n"
+            "drop column users.score\n");
+    db.set_commit_sink(nullptr);
+    if (!(*wal)->Sync().ok()) std::exit(1);
+  }
+  const std::vector<std::string> segs = TrimmedSegments(io, WalDir(data));
+  out.Put("fuzz_wal_reader", "log_migrated", Flagged(0, segs));
+  out.Put("fuzz_wal_reader", "log_migrated_dump", Flagged(64, segs));
+  auto info = WriteSnapshot(io, db.Pin(), MetaOf(db, kFuzzDatabaseId, 1), SnapshotDir(data));
+  if (!info.ok()) std::exit(1);
+  out.Put("fuzz_snapshot_reader", "snapshot_migrated", std::string(1, '\0') + *io.Find(info->path));
 }
 
 }  // namespace

@@ -52,8 +52,11 @@ inline std::string Message(const absl::Status& s) { return std::string(s.ToStrin
 inline uint64_t Fingerprint(const Database& db) {
   XXH3_state_t* s = XXH3_createState();
   XXH3_64bits_reset(s);
-  for (const TableDef& def : kTables) {
-    const Table& t = db.table(def.id);
+  const uint32_t version = db.schema_version();
+  XXH3_64bits_update(s, &version, sizeof(version));
+  for (size_t i = 0; i < db.table_count(); ++i) {
+    const Table& t = db.table(static_cast<TableId>(i));
+    const TableDef& def = t.def();
     const uint64_t live = t.live_count();
     XXH3_64bits_update(s, &live, sizeof(live));
     for (RowId r = 0; r < t.row_count(); ++r) {

@@ -118,10 +118,11 @@ void Run(const uint8_t* data, size_t size) {
 
   if ((flags & kDump) != 0) {
     // What the dump tool does: a scan that changes nothing, each record described.
+    Database schema;  // follows the log's migrations, as voxctl wal dump does
     auto scan = ScanWal(io, WalDir(kDataDir), kFuzzDatabaseId, {.repair = false},
-                        [](const WalRecord& r) -> absl::Status {
+                        [&](const WalRecord& r) -> absl::Status {
                           (void)wal::CommitTime(r.payload);
-                          (void)wal::DescribeTransaction(r.payload);
+                          (void)wal::DescribeRecord(schema, r.type, r.payload);
                           return absl::OkStatus();
                         });
     (void)scan;

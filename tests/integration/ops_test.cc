@@ -86,7 +86,7 @@ const std::vector<ClientOp>& ClientOps() {
       // Generic writes and administration.
       VOX_CLIENT_OP(InsertRow), VOX_CLIENT_OP(UpdateRow), VOX_CLIENT_OP(DeleteRow),
       VOX_CLIENT_OP(RunMaintenance), VOX_CLIENT_OP(Stats), VOX_CLIENT_OP(Checkpoint),
-      VOX_CLIENT_OP(ListSnapshots),
+      VOX_CLIENT_OP(ListSnapshots), VOX_CLIENT_OP(ApplyMigration), VOX_CLIENT_OP(GetSchema),
       // Reports (tests/integration/reports_test.cc tests them in depth).
       VOX_CLIENT_OP(IdentityReport), VOX_CLIENT_OP(RoomReport), VOX_CLIENT_OP(CallReport),
       VOX_CLIENT_OP(EngagementReport), VOX_CLIENT_OP(ModerationReport),
@@ -917,6 +917,32 @@ TEST_F(OpsTest, GenericWritesAndSnapshots) {
   EXPECT_GT(snapshots[0].total_rows, 0u);
   EXPECT_TRUE(snapshots[0].error.empty());
   EXPECT_TRUE(Ok(rpc::Stats{}).snapshot_age_seconds.has_value());
+}
+
+// Schema migrations (tests/integration/voxctl_schema_test.cc tests them
+// through voxctl): a dry run, the migration, and the new column in rows.
+TEST_F(OpsTest, SchemaMigrations) {
+  const std::string text = "version 2\nadd column users.headline string(2000) null\n";
+  const rpc::MigrationInfo dry = Ok(rpc::ApplyMigration{.text = text, .dry_run = true});
+  EXPECT_FALSE(dry.applied);
+  EXPECT_EQ(Ok(rpc::GetSchema{}).version, 1u);
+  const rpc::MigrationInfo done = Ok(rpc::ApplyMigration{.text = text});
+  EXPECT_TRUE(done.applied);
+  EXPECT_EQ(done.to_version, 2u);
+  ASSERT_EQ(done.changes.size(), 1u);
+  EXPECT_TRUE(
+      Has(done.changes[0], "add column users.headline string(2000) null: 3 rows hold null"));
+  const rpc::SchemaInfo schema = Ok(rpc::GetSchema{});
+  EXPECT_EQ(schema.version, 2u);
+  EXPECT_EQ(schema.builtin_version, 1u);
+  EXPECT_EQ(schema.history, std::vector<std::string>{text});
+  EXPECT_TRUE(Has(schema.description, "headline string(2000) null updatable  -- added"));
+  Ok(rpc::UpdateRow{"users", guest_, {rpc::Field::Text("headline", "listens")}});
+  EXPECT_TRUE(Has(Row("users", guest_), Col("headline", Quoted("listens"))));
+  Batch batch;
+  batch.Add(rpc::ApplyMigration{.text = "version 3\nadd column users.x int32 null\n"});
+  EXPECT_EQ(client_->Run(batch).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ok(rpc::GetSchema{}).version, 2u);
 }
 
 // Time passes: expired bans, recordings and reservations go at the next

@@ -40,8 +40,8 @@ struct OpNeed {
 };
 
 // The role each op needs: docs/protocol.md's "role" column. Ops not allowed
-// in a Batch: Hello, Batch itself, Stats, Checkpoint, ListSnapshots and the
-// reports (they run off the engine thread).
+// in a Batch: Hello, Batch itself, Stats, Checkpoint, ListSnapshots,
+// ApplyMigration and the reports (they run off the engine thread).
 const std::map<Op, OpNeed>& Needs() {
   static const auto* const needs = new std::map<Op, OpNeed>{
       {Op::NONE, {Need::kNone, false}},
@@ -161,6 +161,9 @@ const std::map<Op, OpNeed>& Needs() {
       {Op::Stats, {Need::kRead, false}},
       {Op::Checkpoint, {Need::kAdmin, false}},
       {Op::ListSnapshots, {Need::kAdmin, false}},  // a read, but administration
+      // Schema migrations: a migration is a transaction of its own.
+      {Op::ApplyMigration, {Need::kAdmin, false}},
+      {Op::GetSchema, {Need::kRead}},
       // A batch as such needs only read; its ops are checked one by one.
       {Op::Batch, {Need::kRead, false}},
   };

@@ -231,7 +231,7 @@ class TableExporter {
         break;
       }
       case ColumnType::kEnum:
-        out.append(GetEnum(def.enum_id).values[col.Get<uint8_t>(r)]);
+        out.append(EnumValueName(def.enum_id, col.Get<uint8_t>(r)));
         break;
       case ColumnType::kUuid:
         AppendUuid(out, col.GetUuid(r));
