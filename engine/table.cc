@@ -119,12 +119,10 @@ Column Table::SwapColumn(ColumnId c, Column column) {
 }
 
 void Table::RebuildIndex(size_t i) {
-  const IndexDef& def = i < builtin_indexes_ ? indexes_[i]->def() : *added_defs_[i - builtin_indexes_];
-  indexes_[i] = TableIndex::Create(def, *this);
-  if (i == 0) {
-    primary_ = static_cast<HashTableIndex*>(indexes_[0].get());
-    primary_->SkipSelfLocated();
-  }
+  // Only indexes a migration added move: Database keeps pointers to the
+  // built-in ones, whose columns never move.
+  VOX_DCHECK(i >= builtin_indexes_);
+  indexes_[i] = TableIndex::Create(*added_defs_[i - builtin_indexes_], *this);
   std::vector<RowId> live;
   live.reserve(live_count_);
   for (RowId r = 0; r < row_count_; ++r) {
