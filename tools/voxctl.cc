@@ -51,6 +51,7 @@
 #include "tools/voxctl_schema.h"
 #include "tools/voxctl_shell.h"
 #include "wal/change_codec.h"
+#include "engine/ops/migration.h"
 #include "wal/checkpoint.h"
 #include "wal/recovery.h"
 #include "wal/snapshot.h"
@@ -539,11 +540,51 @@ int Wal(const std::string& what) {
   }
   const bool dump = what == "dump", json = absl::GetFlag(FLAGS_json);
   uint64_t bytes = 0;
-  // Records decode with the schema they were written under: start at the
-  // built-in one and follow the log's migrations. (A log that begins after
-  // a snapshot starts from that snapshot's schema: see docs/schema.md.)
+  // Records decode with the schema they were written under: the log's
+  // migrations are followed from the built-in schema, or, for a log that
+  // begins after a snapshot, from the schema of the newest snapshot before
+  // its first record.
   Database schema;
-  // Read-only: a torn tail is reported, never repaired, by these tools.
+  uint64_t first_lsn = 0;
+  if (auto names = PosixFileIo().List(WalDir(data)); names.ok()) {
+    for (const std::string& n : *names) {
+      const uint64_t lsn = wal::ParseSegmentName(n);
+      if (lsn != 0 && (first_lsn == 0 || lsn < first_lsn)) first_lsn = lsn;
+    }
+  }
+  if (first_lsn > 1) {
+    // The schema at LSN first_lsn - 1: a snapshot's at or after it, less the
+    // migrations the log holds up to that snapshot.
+    const SnapshotEntry* base = nullptr;
+    const std::vector<SnapshotEntry> snapshots = ListSnapshots(PosixFileIo(), data);
+    for (const SnapshotEntry& e : snapshots) {
+      if (e.info.ok() && e.info->lsn + 1 >= first_lsn &&
+          (base == nullptr || e.info->lsn < base->info->lsn)) {
+        base = &e;
+      }
+    }
+    absl::Status s = base == nullptr
+                         ? absl::NotFoundError("no snapshot covers the records before the log")
+                         : absl::OkStatus();
+    if (s.ok()) {
+      auto history = ReadSnapshotSchema(PosixFileIo(), base->path);
+      size_t logged = 0;  // migrations in the log up to the snapshot
+      auto pre = ScanWal(PosixFileIo(), WalDir(data), *id, {.repair = false},
+                         [&](const WalRecord& r) -> absl::Status {
+                           logged += r.lsn <= base->info->lsn &&
+                                     r.type == wal::RecordType::kSchemaChange;
+                           return absl::OkStatus();
+                         });
+      s = !history.ok() ? history.status() : pre.status();
+      for (size_t i = 0; s.ok() && i + logged < history->size(); ++i) {
+        s = ReplayMigration(schema, (*history)[i], 0);
+      }
+    }
+    if (!s.ok()) {
+      std::fprintf(stderr, "voxctl: decoding from schema version %u (%s)\n", schema.schema_version(),
+                   Message(s).c_str());
+    }
+  }
   auto scan = ScanWal(PosixFileIo(), WalDir(data), *id, {.repair = false},
                       [&](const WalRecord& r) -> absl::Status {
                         bytes += r.payload.size();

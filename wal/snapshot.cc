@@ -1174,6 +1174,28 @@ absl::StatusOr<SnapshotInfo> VerifySnapshot(FileIo& io, const std::string& path,
   return info;
 }
 
+absl::StatusOr<std::vector<std::string>> ReadSnapshotSchema(FileIo& io, const std::string& path) {
+  const ProgressFn no_progress;
+  SnapshotReader reader(io, path, no_progress);
+  VOX_RETURN_IF_ERROR(reader.Open());
+  // Keeps the schema blocks; the tables' blocks are not read.
+  class SchemaOnly final : public SnapshotSink {
+   public:
+    absl::Status BeginTable(const TableLayout&) override { return absl::OkStatus(); }
+    void Live(uint32_t, const uint8_t*, uint32_t) override {}
+    void Heap(ColumnId, std::string_view) override {}
+    void Chunk(ColumnId, uint32_t, const uint8_t*, const uint64_t*, uint32_t) override {}
+    absl::Status EndTable() override { return absl::OkStatus(); }
+    absl::Status Schema(uint32_t, std::vector<std::string> history) override {
+      history_ = std::move(history);
+      return absl::OkStatus();
+    }
+    std::vector<std::string> history_;
+  } sink;
+  VOX_RETURN_IF_ERROR(ReadSchema(reader, sink));
+  return std::move(sink.history_);
+}
+
 absl::StatusOr<SnapshotInfo> ReadSnapshotHeader(FileIo& io, const std::string& path) {
   const Clock::time_point start = Clock::now();
   const ProgressFn no_progress;

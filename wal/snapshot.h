@@ -107,6 +107,12 @@ std::string SnapshotFileName(uint64_t lsn);
 [[nodiscard]] absl::StatusOr<SnapshotInfo> VerifySnapshot(FileIo& io, const std::string& path,
                                                           ProgressFn progress = {});
 
+// The migrations (canonical texts, in order) the snapshot at `path` was
+// written after: for tools that decode the WAL around it (voxctl wal dump).
+// Reads the header, trailer and schema blocks only.
+[[nodiscard]] absl::StatusOr<std::vector<std::string>> ReadSnapshotSchema(FileIo& io,
+                                                                         const std::string& path);
+
 // Reads only the header and the trailer (for listing snapshots): cheap, and
 // catches a bad magic, a damaged header or trailer and a truncated file, but
 // not damage in between. Any schema version is accepted (and reported).
