@@ -367,6 +367,26 @@ void FrameSeeds(Writer& out, const FixtureIds& f) {
   add("Stats", E(rpc::Stats{}), Role::kReadOnly);
   add("Checkpoint", E(rpc::Checkpoint{}), Role::kAdmin);
   add("ListSnapshots", E(rpc::ListSnapshots{}), Role::kAdmin);
+  add("ApplyMigration",
+      E(rpc::ApplyMigration{
+          .text = "version 2\nname 'topics'\nadd table room_topics\n"
+                  "add column room_topics.name string(100) default ''\n"
+                  "add column rooms.topic_id ref(room_topics) null on delete set null\n"
+                  "add index rooms_topic on rooms (topic_id)\nadd enum value RoomStatus BANNED\n"
+                  "alter column rooms.status updatable\nrename column users.bio to about\n"
+                  "widen column users.about string(2000)\n"}),
+      Role::kAdmin);
+  add("ApplyMigration_destructive",
+      E(rpc::ApplyMigration{.text = "version 2\nadd column users.k int32 default 1\n"
+                                    "narrow column users.display_name string(10)\n"
+                                    "drop column users.k\nadd unique index users_dn on users "
+                                    "(display_name)\ndrop index users_dn\n",
+                            .confirm_destructive = true}),
+      Role::kAdmin);
+  add("ApplyMigration_dry_run",
+      E(rpc::ApplyMigration{.text = "version 2\nadd table t\ndrop table t\n", .dry_run = true}),
+      Role::kAdmin);
+  add("GetSchema", E(rpc::GetSchema{}), Role::kReadOnly);
   add("Gift_readonly", E(rpc::Gift{.sender_id = f.alice, .receiver_id = f.bob, .amount = 5}),
       Role::kReadOnly);
 
@@ -447,7 +467,18 @@ void FrameDictionary(const std::filesystem::path& path, const FixtureIds& f) {
                         "action_type",    "moderator",
                         "transfer_type",  "status",
                         "severity",       "component",
-                        "COIN",           "GEM"}) {
+                        "COIN",           "GEM",
+                        // the migration statements' words (ApplyMigration)
+                        "version ",       "\nadd column ",
+                        "\nadd table ",   "\nadd enum value ",
+                        "\nadd index ",   "\nadd unique index ",
+                        "\ndrop index ",  "\ndrop column ",
+                        "\ndrop table ",  "\nrename column ",
+                        "\nwiden column ", "\nnarrow column ",
+                        "\nalter column ", " updatable",
+                        " null",          " default ",
+                        " on delete set null", "string(",
+                        "ref(",           "enum("}) {
     word(w);
   }
   for (const Uuid& id :
