@@ -697,7 +697,7 @@ class SnapshotSink {
 };
 
 // Checks only (VerifySnapshot).
-class NullSink final : public SnapshotSink {
+class NullSink : public SnapshotSink {
  public:
   absl::Status BeginTable(const TableLayout&) override { return absl::OkStatus(); }
   void Live(uint32_t, const uint8_t*, uint32_t) override {}
@@ -1179,13 +1179,8 @@ absl::StatusOr<std::vector<std::string>> ReadSnapshotSchema(FileIo& io, const st
   SnapshotReader reader(io, path, no_progress);
   VOX_RETURN_IF_ERROR(reader.Open());
   // Keeps the schema blocks; the tables' blocks are not read.
-  class SchemaOnly final : public SnapshotSink {
+  class SchemaOnly final : public NullSink {
    public:
-    absl::Status BeginTable(const TableLayout&) override { return absl::OkStatus(); }
-    void Live(uint32_t, const uint8_t*, uint32_t) override {}
-    void Heap(ColumnId, std::string_view) override {}
-    void Chunk(ColumnId, uint32_t, const uint8_t*, const uint64_t*, uint32_t) override {}
-    absl::Status EndTable() override { return absl::OkStatus(); }
     absl::Status Schema(uint32_t, std::vector<std::string> history) override {
       history_ = std::move(history);
       return absl::OkStatus();
