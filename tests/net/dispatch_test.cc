@@ -23,6 +23,7 @@
 #include "wal/file_io.h"
 #include "wal/log_device.h"
 #include "wal/wal_sink.h"
+#include "tests/net/engine_parts.h"
 
 namespace vox::net {
 namespace {
@@ -74,12 +75,7 @@ concept OpBuilder = requires(F f, fb::FlatBufferBuilder& b) {
 class DispatchTest : public ::testing::Test {
  protected:
   DispatchTest() : db_({.id_seed = 21}) {
-    engine_ = EngineParts{.db = &db_,
-                          .wal = nullptr,
-                          .sink = nullptr,
-                          .checkpointer = nullptr,
-                          .database_id = Uuid{7, 7},
-                          .durability = Durability::kNone};
+    engine_ = testing::LoglessEngine(db_, Uuid{7, 7});
   }
 
   // A WAL in `dir`/wal writing through `device`, for this database.

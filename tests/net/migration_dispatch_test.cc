@@ -18,6 +18,7 @@
 #include "wal/file_io.h"
 #include "wal/log_device.h"
 #include "wal/wal_sink.h"
+#include "tests/net/engine_parts.h"
 
 namespace vox::net {
 namespace {
@@ -49,12 +50,7 @@ struct Reply {
 class MigrationDispatchTest : public ::testing::Test {
  protected:
   MigrationDispatchTest() : db_({.id_seed = 5}) {
-    engine_ = EngineParts{.db = &db_,
-                          .wal = nullptr,
-                          .sink = nullptr,
-                          .checkpointer = nullptr,
-                          .database_id = Uuid{5, 5},
-                          .durability = Durability::kNone};
+    engine_ = testing::LoglessEngine(db_, Uuid{5, 5});
   }
 
   // Builds a Request around the op `build` makes, verifies it as the server

@@ -21,6 +21,7 @@
 #include "schema/str.h"
 #include "schema/voxdb_generated.h"
 #include "tests/engine/test_util.h"
+#include "tests/net/engine_parts.h"
 
 namespace vox::net {
 namespace {
@@ -206,12 +207,7 @@ struct Reply {
 class RolesTest : public ::testing::Test {
  protected:
   RolesTest() : db_({.id_seed = 33}) {
-    engine_ = EngineParts{.db = &db_,
-                          .wal = nullptr,
-                          .sink = nullptr,
-                          .checkpointer = nullptr,
-                          .database_id = Uuid{3, 3},
-                          .durability = Durability::kNone};
+    engine_ = testing::LoglessEngine(db_, Uuid{3, 3});
   }
 
   // Finishes a Request around (`type`, `op`), verifies it as the server
