@@ -1,6 +1,8 @@
 #include "schema/catalog.h"
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
@@ -19,6 +21,18 @@ using AddedNames = std::array<std::array<std::atomic<const std::string*>, 256>, 
 AddedNames& Added() {
   static auto* names = new AddedNames{};  // never destroyed: readers may outlive statics
   return *names;
+}
+
+// Every name a slot has held, interned: a slot renamed (a migration applied,
+// undone, and another applied in its place) may still be read through the
+// old pointer, so names are never freed, and a name used again is stored once.
+const std::string* Intern(std::string_view name) {
+  static auto* mu = new std::mutex;
+  static auto* names = new std::set<std::string, std::less<>>;
+  std::lock_guard<std::mutex> lock(*mu);
+  auto it = names->find(name);
+  if (it == names->end()) it = names->emplace(name).first;
+  return &*it;
 }
 
 }  // namespace
@@ -44,7 +58,7 @@ void NameAddedEnumValue(EnumId id, size_t value, std::string_view name) {
   std::atomic<const std::string*>& slot = Added()[static_cast<size_t>(id)][value];
   const std::string* old = slot.load(std::memory_order_acquire);
   if (old != nullptr && *old == name) return;
-  slot.store(new std::string(name), std::memory_order_release);  // the old one may be in use
+  slot.store(Intern(name), std::memory_order_release);
 }
 
 std::string_view ColumnTypeName(ColumnType type) {

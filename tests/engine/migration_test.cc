@@ -217,6 +217,24 @@ TEST_F(MigrationTest, EnumValueIsStoredNamedAndParsed) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(MigrationTest, AnUndoneEnumValueLeavesItsSlotToTheNextName) {
+  // BANNED takes slot 4 of RoomStatus, then the migration fails and is undone;
+  // the next migration puts ARCHIVED in the same slot. Display names follow,
+  // and (under the sanitizers) the slot's old name is kept, not leaked.
+  auto failed = Apply(
+      "version 2\n"
+      "add enum value RoomStatus BANNED\n"
+      "add column nosuch.x int32 null\n");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_FALSE(db_.ParseEnum(EnumId::RoomStatus, "BANNED").ok());
+  ApplyOk("version 2\nadd enum value RoomStatus ARCHIVED\n");
+  auto v = db_.ParseEnum(EnumId::RoomStatus, "ARCHIVED");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, 4);
+  EXPECT_EQ(EnumName(EnumId::RoomStatus, *v), "ARCHIVED");
+  EXPECT_EQ(EnumValueName(EnumId::RoomStatus, 5), "#5");
+}
+
 TEST_F(MigrationTest, NewTableWithAReferenceAndItsIndex) {
   ApplyOk(
       "version 2\n"
