@@ -1,5 +1,8 @@
 #include "engine/change_events.h"
 
+#include <mutex>
+#include <set>
+
 #include "absl/container/flat_hash_set.h"
 #include "engine/ops/generic.h"
 
@@ -61,19 +64,34 @@ void Route(const Database& db, TableId t, RowId r, ChangeEvent* e) {
 
 }  // namespace
 
+// Interned: a table a migration drops may still be named by events in a
+// stream's history.
+const std::string* InternTableName(std::string_view name) {
+  static auto* mu = new std::mutex;
+  static auto* names = new std::set<std::string, std::less<>>;
+  std::lock_guard<std::mutex> lock(*mu);
+  auto it = names->find(name);
+  if (it == names->end()) it = names->emplace(name).first;
+  return &*it;
+}
+
+ChangeEvent RowEvent(const Database& db, TableId t, RowId r, bool deleted) {
+  ChangeEvent e;
+  e.table = t;
+  e.table_name = InternTableName(db.table(t).name());
+  e.id = db.table(t).id(r);
+  e.deleted = deleted;
+  if (!deleted) e.row = RowToJson(db, t, r);
+  Route(db, t, r, &e);
+  return e;
+}
+
 void CollectChangeEvents(const Txn& txn, std::vector<ChangeEvent>* out) {
   const Database& db = txn.db();
   absl::flat_hash_set<uint64_t> seen;
   for (const RowChange& c : txn.changes()) {
     if (!seen.insert((uint64_t{static_cast<uint8_t>(c.table)} << 32) | c.row).second) continue;
-    const Table& table = db.table(c.table);
-    ChangeEvent e;
-    e.table = c.table;
-    e.id = table.id(c.row);
-    e.deleted = !table.IsLive(c.row);
-    if (!e.deleted) e.row = RowToJson(db, c.table, c.row);
-    Route(db, c.table, c.row, &e);
-    out->push_back(std::move(e));
+    out->push_back(RowEvent(db, c.table, c.row, !db.table(c.table).IsLive(c.row)));
   }
 }
 

@@ -10,6 +10,7 @@
 #define VOXDB_ENGINE_CHANGE_EVENTS_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/txn.h"
@@ -18,6 +19,7 @@ namespace vox {
 
 struct ChangeEvent {
   TableId table{};
+  const std::string* table_name = nullptr;  // interned: kept for the process's life
   bool deleted = false;
   Uuid id;
   std::string row;     // the after-image as RowToJson gives it (no secrets); empty if deleted
@@ -28,6 +30,14 @@ struct ChangeEvent {
   Uuid room;
   Uuid users[2];
 };
+
+// `name`, interned for events (never freed).
+const std::string* InternTableName(std::string_view name);
+
+// The event of row `r` of table `t` as it stands: routed, with its JSON
+// image unless `deleted` (then only routed: call it before the row is
+// released).
+ChangeEvent RowEvent(const Database& db, TableId t, RowId r, bool deleted);
 
 // Appends the events of `txn` to `out`. REQUIRES: called from OnCommit,
 // before the transaction's deleted rows are released.

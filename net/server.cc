@@ -23,6 +23,7 @@
 #include "net/internal/token_store.h"
 #include "net/metrics.h"
 #include "net/scram.h"
+#include "net/streams.h"
 #include "schema/str.h"
 #include "schema/voxdb_generated.h"
 
@@ -309,6 +310,9 @@ class Server::Impl {
     SteadyTime read_at;
   };
   void EngineLoop();
+  // Engine thread: Subscribe and Unsubscribe (net/streams.h); the answer.
+  std::vector<uint8_t> StreamOp(const std::shared_ptr<Connection>& conn,
+                                const wire::Request& req);
   void ReleaseDurable();
   // Network thread: stops it once every answer is written, or at `deadline`.
   void StopWhenSent(SteadyTime deadline);
@@ -340,7 +344,7 @@ class Server::Impl {
 };
 
 // One client connection; lives on the network thread.
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public std::enable_shared_from_this<Connection>, public StreamOutlet {
  public:
   Connection(Server::Impl& server, tcp::socket socket)
       : server_(server), socket_(std::move(socket), server.tls_.get()), idle_(server.io_) {}
@@ -362,8 +366,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Write(std::move(frame));
     if (read_eof_ && inflight_ == 0) CloseAfterWrites();  // answered all it sent
   }
-  void Write(std::vector<uint8_t> frame) {
-    if (closed_) return;  // nowhere to send it
+  void Write(std::vector<uint8_t> frame, bool counted = false) {
+    if (closed_) {  // nowhere to send it
+      if (counted) unsent_bytes_.fetch_sub(frame.size(), std::memory_order_relaxed);
+      return;
+    }
+    if (!counted) unsent_bytes_.fetch_add(frame.size(), std::memory_order_relaxed);
     outbox_.push_back(std::move(frame));
     ++server_.unsent_frames_;
     if (outbox_.size() == 1) WriteNext();
@@ -373,6 +381,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (outbox_.empty() && inflight_ == 0) Close();
   }
   Role role() const { return role_; }
+
+  // StreamOutlet: change streams' pushed frames (any thread).
+  void Push(std::vector<uint8_t> frame) override {
+    unsent_bytes_.fetch_add(frame.size(), std::memory_order_relaxed);
+    asio::post(server_.io_, [self = shared_from_this(), frame = std::move(frame)]() mutable {
+      self->Write(std::move(frame), /*counted=*/true);
+    });
+  }
+  size_t unsent_bytes() const override { return unsent_bytes_.load(std::memory_order_relaxed); }
+  bool closed() const override { return closed_flag_.load(std::memory_order_relaxed); }
 
  private:
   // Closes the connection once it has been silent too long: before the
@@ -384,7 +402,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       idle_.expires_at(handshake_deadline_);
     }
     idle_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
-      if (!ec) self->Close();
+      if (ec) return;
+      // A subscriber may only listen: its streams keep it open.
+      if (self->hello_done_ && self->open_streams.load() > 0) return self->ArmIdle();
+      self->Close();
     });
   }
   // Reads the next frame unless the connection has too much work out:
@@ -630,6 +651,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       [self = shared_from_this()](const asio::error_code& ec, size_t n) {
                         self->server_.metrics_.BytesSent(n);
                         if (ec) return self->Close();
+                        self->unsent_bytes_.fetch_sub(self->outbox_.front().size(),
+                                                      std::memory_order_relaxed);
                         self->outbox_.pop_front();
                         if (!self->closed_) --self->server_.unsent_frames_;
                         if (!self->outbox_.empty()) {
@@ -643,6 +666,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Close() {
     if (closed_) return;
     closed_ = true;
+    closed_flag_.store(true, std::memory_order_relaxed);
     server_.unsent_frames_ -= static_cast<int>(outbox_.size());  // never to be sent
     asio::error_code ec;
     idle_.cancel();
@@ -665,6 +689,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool reading_ = false;   // a read is outstanding
   bool read_eof_ = false;  // the client shut down its sending side
   bool accepted_ = false;  // not refused over the connection limit
+  std::atomic<bool> closed_flag_{false};  // closed_, for other threads
+  std::atomic<size_t> unsent_bytes_{0};   // frames queued or in outbox_, not yet written
   Role role_ = Role::kReadOnly;
   std::string address_;                               // the client's IP address
   std::string client_name_;                           // from its Hello
@@ -745,6 +771,9 @@ absl::Status Server::Impl::Start() {
         metrics_endpoint_,
         MetricsEndpoint::Start(io_, {.address = where->first, .port = where->second},
                                [this] { return RenderPrometheus(metrics_.Snapshot()); }));
+  }
+  if (engine_.streams != nullptr) {
+    engine_.streams->set_on_commit([this] { release_cv_.notify_one(); });
   }
   Accept();
   // Named for `top -H` and debuggers.
@@ -943,8 +972,13 @@ void Server::Impl::EngineLoop() {
       continue;
     }
     const wire::Request* req = wire::GetSizePrefixedRequest(task.request.data());
-    net::Dispatched d = net::Dispatch(engine_, *req, task.conn->role(), last_now_);
     const auto op = static_cast<uint8_t>(req->op_type());
+    if (req->op_type() == wire::Op::Subscribe || req->op_type() == wire::Op::Unsubscribe) {
+      // Answered at once: the stream's first batch follows it.
+      Send(task.conn, StreamOp(task.conn, *req), op, task.read_at);
+      continue;
+    }
+    net::Dispatched d = net::Dispatch(engine_, *req, task.conn->role(), last_now_);
     if (d.deferred) {
       QueueReport({task.conn, std::move(d.deferred), d.needs_lsn, req->id(), op, task.read_at});
     } else {
@@ -953,20 +987,116 @@ void Server::Impl::EngineLoop() {
   }
 }
 
+std::vector<uint8_t> Server::Impl::StreamOp(const std::shared_ptr<Connection>& conn,
+                                            const wire::Request& req) {
+  const uint64_t id = req.id();
+  if (engine_.streams == nullptr) {
+    return net::ErrorFrame(id, absl::FailedPreconditionError("this server has no change streams"));
+  }
+  if (const wire::Unsubscribe* u = req.op_as_Unsubscribe()) {
+    const absl::Status s = engine_.streams->Unsubscribe(conn.get(), u->subscription());
+    if (!s.ok()) return net::ErrorFrame(id, s);
+    flatbuffers::FlatBufferBuilder fbb(64);
+    wire::ResponseBuilder rb(fbb);
+    rb.add_id(id);
+    rb.add_code(wire::StatusCode::OK);
+    fbb.FinishSizePrefixed(rb.Finish());
+    return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+  }
+  const wire::Subscribe* sub = req.op_as_Subscribe();
+  if (sub == nullptr) return net::ErrorFrame(id, absl::InvalidArgumentError("no operation"));
+  const Database& db = *engine_.db;
+  const int given = (sub->room_id() != nullptr) + (sub->user_id() != nullptr) +
+                    (sub->table() != nullptr && sub->table()->size() > 0);
+  if (given != 1) {
+    return net::ErrorFrame(id, absl::InvalidArgumentError(
+                                   "Subscribe needs exactly one of room_id, user_id and table "
+                                   "(\"*\": every table)"));
+  }
+  StreamFilter filter;
+  if (const wire::Uuid* room = sub->room_id()) {
+    filter = {.kind = StreamFilter::Kind::kRoom, .id = Uuid{room->hi(), room->lo()}};
+    if (db.table(TableId::rooms).FindById(filter.id) == kNoRow) {
+      return net::ErrorFrame(
+          id, absl::NotFoundError(StrCat("no room ", FormatUuid(filter.id))));
+    }
+  } else if (const wire::Uuid* user = sub->user_id()) {
+    filter = {.kind = StreamFilter::Kind::kUser, .id = Uuid{user->hi(), user->lo()}};
+    if (db.table(TableId::users).FindById(filter.id) == kNoRow) {
+      return net::ErrorFrame(
+          id, absl::NotFoundError(StrCat("no user ", FormatUuid(filter.id))));
+    }
+  } else if (sub->table()->string_view() == "*") {
+    filter = {.kind = StreamFilter::Kind::kAllTables};
+  } else {
+    absl::StatusOr<TableId> table = db.FindTable(sub->table()->string_view());
+    if (!table.ok()) return net::ErrorFrame(id, table.status());
+    filter = {.kind = StreamFilter::Kind::kTable, .table = *table};
+  }
+  std::optional<uint64_t> from;
+  if (sub->from_lsn() < -1) {
+    return net::ErrorFrame(id, absl::InvalidArgumentError(
+                                   "from_lsn is an LSN, or -1 for \"from now\""));
+  }
+  if (sub->from_lsn() >= 0) from = static_cast<uint64_t>(sub->from_lsn());
+  uint64_t start = 0;
+  absl::StatusOr<uint64_t> subscription =
+      engine_.streams->Subscribe(conn, id, filter, from, &start);
+  if (!subscription.ok()) return net::ErrorFrame(id, subscription.status());
+  flatbuffers::FlatBufferBuilder fbb(128);
+  auto result = wire::CreateSubscribeResult(fbb, *subscription, start);
+  wire::ResponseBuilder rb(fbb);
+  rb.add_id(id);
+  rb.add_code(wire::StatusCode::OK);
+  rb.add_result_type(wire::Result::SubscribeResult);
+  rb.add_result(result.Union());
+  fbb.FinishSizePrefixed(rb.Finish());
+  release_cv_.notify_one();
+  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+}
+
 // Releases gated responses as the WAL acknowledges what they saw (or fails
-// them all if the log stopped).
+// them all if the log stopped), and pushes change streams' events as the
+// WAL makes them durable.
 void Server::Impl::ReleaseDurable() {
+  ChangeStreams* const streams = engine_.streams;
+  // When every subscription with events waiting has a full connection,
+  // look again only after a while (not in a busy loop).
+  auto streams_idle_until = std::chrono::steady_clock::now();
+  auto stream_work = [&] {
+    return streams != nullptr && std::chrono::steady_clock::now() >= streams_idle_until &&
+           streams->HasWork();
+  };
   while (true) {
     {
       std::unique_lock<std::mutex> lock(release_mu_);
       release_cv_.wait_for(lock, std::chrono::milliseconds(5),
-                           [&] { return stopped_ || gate_.MinPending() != 0; });
+                           [&] { return stopped_ || gate_.MinPending() != 0 || stream_work(); });
       if (stopped_) return;
     }
-    const uint64_t target = gate_.MinPending();
-    if (target == 0 || engine_.wal == nullptr) continue;
+    uint64_t target = gate_.MinPending();
+    const bool deliver = stream_work();
+    auto deliver_up_to = [&](uint64_t durable) {
+      if (!streams->Deliver(durable)) {
+        streams_idle_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+      }
+    };
+    if (engine_.wal == nullptr) {
+      if (deliver) deliver_up_to(UINT64_MAX);
+      continue;
+    }
+    if (deliver) {
+      const uint64_t last = streams->stats().last_lsn;
+      target = target == 0 ? last : std::min(target, last);
+    }
+    if (target == 0) continue;
     const uint64_t acked = engine_.wal->WaitAcknowledged(target, std::chrono::milliseconds(5));
     const absl::Status wal = engine_.wal->status();
+    if (deliver && wal.ok()) deliver_up_to(acked);
+    if (!wal.ok() && streams != nullptr && streams->stats().subscriptions > 0) {
+      streams->EndAll(StrCat("the WAL stopped (", wal.message(),
+                             "): nothing more will be durable"));
+    }
     for (DurabilityGate::Pending& p : gate_.Take(acked, !wal.ok())) {
       Send(p.conn, wal.ok() ? std::move(p.frame) : net::ErrorFrame(p.id, wal), p.op, p.read_at);
     }
@@ -1000,6 +1130,13 @@ void Server::Impl::Stop() {
   release_cv_.notify_all();
   if (releaser_.joinable()) releaser_.join();
   for (auto& p : gate_.Take(UINT64_MAX, false)) Send(p.conn, std::move(p.frame), p.op, p.read_at);
+  if (engine_.streams != nullptr) {
+    if (engine_.wal == nullptr || engine_.wal->status().ok()) {
+      engine_.streams->Deliver(engine_.wal == nullptr ? UINT64_MAX : engine_.wal->durable_lsn());
+    }
+    engine_.streams->EndAll("the server is stopping");
+    engine_.streams->set_on_commit(nullptr);
+  }
   // Let the last responses go out (at most 2 s more), then stop the network
   // thread.
   asio::post(io_,

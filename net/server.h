@@ -77,6 +77,7 @@ struct ServerOptions {
 };
 
 class ServerMetrics;
+class ChangeStreams;
 
 // What the engine thread works on. All must outlive the server.
 struct EngineParts {
@@ -95,6 +96,9 @@ struct EngineParts {
   // The data directory (the ListSnapshots request lists its snapshots);
   // empty when there is none.
   std::string data_dir;
+  // Change streams (net/streams.h), attached to `db`; null: Subscribe is
+  // refused.
+  ChangeStreams* streams = nullptr;
 };
 
 class Server {

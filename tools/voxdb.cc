@@ -16,6 +16,7 @@
 #include "absl/flags/usage.h"
 #include "engine/ops/maintenance.h"
 #include "net/server.h"
+#include "net/streams.h"
 #include "schema/str.h"
 #include "tools/datagen/datagen.h"
 #include "wal/checkpoint.h"
@@ -64,6 +65,12 @@ ABSL_FLAG(bool, huge_pages, true,
 ABSL_FLAG(int, spin_us, 50,
           "microseconds the engine and network threads look for more work before sleeping "
           "(0: sleep at once)");
+ABSL_FLAG(uint64_t, stream_retention_mb, 64,
+          "change streams: MiB of recent commits' events kept, so that a subscriber resumes "
+          "from its last LSN without a gap (filled from the WAL at start); 0: streams off");
+ABSL_FLAG(uint64_t, stream_buffer_kb, 4096,
+          "change streams: KiB of events a subscription may have unsent; a subscriber that "
+          "stays that far behind for a second is cut off with \"fell behind at LSN X\"");
 ABSL_FLAG(double, maintenance_interval_s, 10,
           "run time-based work (expired mutes, bans, recordings, reservations) this often");
 
@@ -119,6 +126,12 @@ int Main() {
   const std::string dir = absl::GetFlag(FLAGS_data);
   FileIo& io = PosixFileIo();
 
+  ChangeStreams streams({.retention_bytes = absl::GetFlag(FLAGS_stream_retention_mb) << 20,
+                         .buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_kb) << 10});
+  if (streams.enabled() && streams.options().buffer_bytes < (64u << 10)) {
+    Log("--stream_buffer_kb must be at least 64");
+    return 2;
+  }
   Database db;
   Log(StrCat("recovering ", dir, " ..."));
   auto report = Recover(
@@ -133,7 +146,13 @@ int Main() {
              } else {
                Log(StrCat("recovering: ", stage, " ", done, " transactions replayed"));
              }
-           }},
+           },
+       .on_events = !streams.enabled()
+                        ? nullptr
+                        : std::function([&streams](uint64_t lsn, Timestamp t,
+                                                   std::vector<ChangeEvent> events) {
+                            streams.Replayed(lsn, t, std::move(events));
+                          })},
       db);
   if (!report.ok()) {
     Log(StrCat("cannot start: ", ToStd(report.status().message())));
@@ -189,6 +208,7 @@ int Main() {
     sink = std::make_unique<WalCommitSink>(*wal);
     db.set_commit_sink(sink.get());
   }
+  streams.Attach(db, sink.get(), report->last_lsn);
   // Engine-thread housekeeping: checkpoints on their schedule, time-based work.
   const CheckpointPolicy policy{.interval_seconds = absl::GetFlag(FLAGS_checkpoint_interval_s),
                                 .wal_bytes = absl::GetFlag(FLAGS_checkpoint_wal_bytes),
@@ -236,7 +256,8 @@ int Main() {
                                         .database_id = report->database_id,
                                         .durability = *durability,
                                         .periodic = periodic,
-                                        .data_dir = dir});
+                                        .data_dir = dir,
+                                        .streams = &streams});
   if (!server.ok()) {
     Log(std::string(ToStd(server.status().message())));
     return 1;
@@ -262,6 +283,7 @@ int Main() {
     if (!s.ok()) return 1;
   }
   server->reset();
+  streams.Detach();
   db.set_commit_sink(nullptr);
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <array>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "engine/ops/migration.h"
 #include "schema/str.h"
@@ -179,7 +180,15 @@ void EncodeTransaction(const Txn& txn, std::string* out) {
   }
 }
 
+absl::Status ApplyTransaction(Database& db, std::string_view payload,
+                              std::vector<ChangeEvent>* events);
+
 absl::Status ApplyTransaction(Database& db, std::string_view payload) {
+  return ApplyTransaction(db, payload, nullptr);
+}
+
+absl::Status ApplyTransaction(Database& db, std::string_view payload,
+                              std::vector<ChangeEvent>* events) {
   std::vector<Change> changes;
   VOX_RETURN_IF_ERROR(Decode(db, payload, &changes));
   // 1. Every touched row leaves its indexes (checking that it is the row
@@ -214,6 +223,31 @@ absl::Status ApplyTransaction(Database& db, std::string_view payload) {
       if (!s.ok()) return absl::DataLossError(StrCat("replay: row ", c.row, " of ", s.message()));
     }
   }
+  // The events: one per row, in the order the record first touches it; a
+  // deleted row is routed now, while it can still be read.
+  std::vector<size_t> event_of;  // per change: its event's index, or SIZE_MAX
+  if (events != nullptr) {
+    absl::flat_hash_map<uint64_t, size_t> seen;
+    event_of.resize(changes.size(), SIZE_MAX);
+    for (size_t i = 0; i < changes.size(); ++i) {
+      const Change& c = changes[i];
+      auto [it, fresh] = seen.try_emplace(
+          (uint64_t{static_cast<uint8_t>(c.table)} << 32) | c.row, events->size());
+      if (fresh) {
+        ChangeEvent e;
+        e.table = c.table;
+        e.table_name = InternTableName(db.table(c.table).name());
+        e.id = c.id;
+        events->push_back(std::move(e));
+      }
+      event_of[i] = it->second;
+    }
+    for (size_t i = 0; i < changes.size(); ++i) {
+      if (changes[i].kind == kDelete && db.table(changes[i].table).IsLive(changes[i].row)) {
+        (*events)[event_of[i]] = RowEvent(db, changes[i].table, changes[i].row, true);
+      }
+    }
+  }
   // 2. Puts write their image; deletes free their row.
   for (const Change& c : changes) {
     Table& table = db.table(c.table);
@@ -229,6 +263,17 @@ absl::Status ApplyTransaction(Database& db, std::string_view payload) {
     if (c.kind != kPut) continue;
     absl::Status s = db.table(c.table).FinishReplayedRow(c.row);
     if (!s.ok()) return absl::DataLossError(StrCat("replay: ", s.message()));
+  }
+  // 4. The events' after-images, with every row of the record in place.
+  for (size_t i = 0; events != nullptr && i < changes.size(); ++i) {
+    const Change& c = changes[i];
+    ChangeEvent& e = (*events)[event_of[i]];
+    if (db.table(c.table).IsLive(c.row) && db.table(c.table).id(c.row) == c.id) {
+      if (e.row.empty()) e = RowEvent(db, c.table, c.row, false);
+    } else {
+      e.deleted = true;
+      e.row.clear();
+    }
   }
   return absl::OkStatus();
 }
@@ -275,20 +320,26 @@ void EncodeSchemaChange(const Txn& txn, std::string* out) {
   EncodeTransaction(txn, out);
 }
 
-absl::Status ApplySchemaChange(Database& db, std::string_view payload) {
+absl::Status ApplySchemaChange(Database& db, std::string_view payload,
+                               std::vector<ChangeEvent>* events) {
   Timestamp now;
   std::string_view text, txn;
   VOX_RETURN_IF_ERROR(SplitSchemaChange(payload, &now, &text, &txn));
   VOX_RETURN_IF_ERROR(ReplayMigration(db, text, now));
-  return ApplyTransaction(db, txn);
+  return ApplyTransaction(db, txn, events);
 }
 
-absl::Status ApplyRecord(Database& db, RecordType type, std::string_view payload) {
+absl::Status ApplySchemaChange(Database& db, std::string_view payload) {
+  return ApplySchemaChange(db, payload, nullptr);
+}
+
+absl::Status ApplyRecord(Database& db, RecordType type, std::string_view payload,
+                         std::vector<ChangeEvent>* events) {
   switch (type) {
     case RecordType::kTransaction:
-      return ApplyTransaction(db, payload);
+      return ApplyTransaction(db, payload, events);
     case RecordType::kSchemaChange:
-      return ApplySchemaChange(db, payload);
+      return ApplySchemaChange(db, payload, events);
   }
   return absl::DataLossError(StrCat("unknown record type ", static_cast<int>(type)));
 }

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "engine/change_events.h"
 #include "engine/database.h"
 #include "engine/txn.h"
 #include "wal/wal_format.h"
@@ -43,8 +44,12 @@ absl::StatusOr<std::string> DescribeTransaction(const Database& schema, std::str
 void EncodeSchemaChange(const Txn& txn, std::string* out);
 absl::Status ApplySchemaChange(Database& db, std::string_view payload);
 
-// Applies a record of either type.
-absl::Status ApplyRecord(Database& db, RecordType type, std::string_view payload);
+// Applies a record of either type. With `events`, also appends the change
+// events of the record's transaction (engine/change_events.h), exactly as
+// its commit produced them: one per row, after-images read once the whole
+// record is applied, deleted rows routed before they are released.
+absl::Status ApplyRecord(Database& db, RecordType type, std::string_view payload,
+                         std::vector<ChangeEvent>* events = nullptr);
 
 // DescribeTransaction for either type; a migration record also moves
 // `schema` to its version, so that the records after it decode.

@@ -121,7 +121,15 @@ absl::StatusOr<RecoveryReport> Recover(FileIo& io, const RecoveryOptions& option
                             return absl::OkStatus();
                           }
                         }
-                        absl::Status s = wal::ApplyRecord(db, r.type, r.payload);
+                        const bool with_events =
+                            options.on_events && r.lsn > options.events_after_lsn;
+                        std::vector<ChangeEvent> events;
+                        absl::Status s = wal::ApplyRecord(db, r.type, r.payload,
+                                                          with_events ? &events : nullptr);
+                        if (s.ok() && with_events) {
+                          VOX_ASSIGN_OR_RETURN(Timestamp t, wal::CommitTime(r.payload));
+                          options.on_events(r.lsn, t, std::move(events));
+                        }
                         if (!s.ok()) {
                           return absl::DataLossError(StrCat(*r.segment, " at byte ", r.offset,
                                                             " (LSN ", r.lsn, "): ", s.message()));

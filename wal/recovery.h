@@ -12,8 +12,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/change_events.h"
 #include "engine/database.h"
 #include "wal/file_io.h"
 #include "wal/wal_reader.h"
@@ -41,6 +43,12 @@ struct RecoveryOptions {
   // "snapshot" with bytes loaded of the file's size, then "wal" with
   // records replayed (total 0: not known in advance).
   std::function<void(std::string_view stage, uint64_t done, uint64_t total)> progress;
+  // Change streams' history (net/streams.h): when set, called for every
+  // record replayed with an LSN above `events_after_lsn`, with the events of
+  // its transaction (engine/change_events.h), in LSN order.
+  std::function<void(uint64_t lsn, Timestamp commit_time, std::vector<ChangeEvent> events)>
+      on_events;
+  uint64_t events_after_lsn = 0;
 };
 
 struct RecoveryReport {

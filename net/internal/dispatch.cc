@@ -49,6 +49,8 @@ bool IsRead(Op op) {
     case Op::SearchTransfers:
     case Op::SearchNotifications:
     case Op::GetSchema:
+    case Op::Subscribe:    // a stream of what reads would see
+    case Op::Unsubscribe:  // one's own stream
       return true;
     default:
       return IsReport(op);
@@ -140,6 +142,11 @@ absl::Status CheckBatch(const wire::Batch& batch, Role role) {
         return InBatch(i, op,
                        absl::InvalidArgumentError(
                            "a migration is a transaction of its own: it cannot run in a batch"));
+      case Op::Subscribe:
+      case Op::Unsubscribe:
+        return InBatch(i, op,
+                       absl::InvalidArgumentError(
+                           "subscriptions belong to the connection: send them on their own"));
       default:
         break;
     }
@@ -175,6 +182,10 @@ Outcome ExecuteOp(Call& c, Op type, const void* op) {
   if (type == Op::Hello) return absl::FailedPreconditionError("Hello is only the first request");
   if (type == Op::ScramProof) {
     return absl::FailedPreconditionError("ScramProof is only part of the handshake");
+  }
+  if (type == Op::Subscribe || type == Op::Unsubscribe) {  // the server answers them itself
+    return absl::FailedPreconditionError(
+        StrCat(OpName(type), " is answered by the server's connection, not the engine"));
   }
   return absl::UnimplementedError(StrCat("unknown operation ", OpName(type)));
 }

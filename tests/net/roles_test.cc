@@ -165,6 +165,9 @@ const std::map<Op, OpNeed>& Needs() {
       // Schema migrations: a migration is a transaction of its own.
       {Op::ApplyMigration, {Need::kAdmin, false}},
       {Op::GetSchema, {Need::kRead}},
+      // Change streams: the connection's own, never in a batch.
+      {Op::Subscribe, {Need::kRead, false}},
+      {Op::Unsubscribe, {Need::kRead, false}},
       // A batch as such needs only read; its ops are checked one by one.
       {Op::Batch, {Need::kRead, false}},
   };
