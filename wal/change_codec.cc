@@ -191,6 +191,34 @@ absl::Status ApplyTransaction(Database& db, std::string_view payload,
                               std::vector<ChangeEvent>* events) {
   std::vector<Change> changes;
   VOX_RETURN_IF_ERROR(Decode(db, payload, &changes));
+  // The events: one per row, in the order the record first touches it; a
+  // deleted row is routed now, while it can still be read.
+  std::vector<size_t> event_of;  // per change: its event's index, or SIZE_MAX
+  if (events != nullptr) {
+    absl::flat_hash_map<uint64_t, size_t> seen;
+    event_of.resize(changes.size(), SIZE_MAX);
+    for (size_t i = 0; i < changes.size(); ++i) {
+      const Change& c = changes[i];
+      auto [it, fresh] = seen.try_emplace(
+          (uint64_t{static_cast<uint8_t>(c.table)} << 32) | c.row, events->size());
+      if (fresh) {
+        ChangeEvent e;
+        e.table = c.table;
+        e.table_name = InternTableName(db.table(c.table).name());
+        e.id = c.id;
+        events->push_back(std::move(e));
+      }
+      event_of[i] = it->second;
+    }
+    for (size_t i = 0; i < changes.size(); ++i) {
+      const Change& c = changes[i];
+      const Table& table = db.table(c.table);
+      if (c.kind == kDelete && c.row < table.row_count() && table.IsLive(c.row) &&
+          table.id(c.row) == c.id) {
+        (*events)[event_of[i]] = RowEvent(db, c.table, c.row, true);
+      }
+    }
+  }
   // 1. Every touched row leaves its indexes (checking that it is the row
   //    the log means). A transaction appends rows to a table only at its
   //    end, each one a change of the record: a row further out is not from
@@ -221,31 +249,6 @@ absl::Status ApplyTransaction(Database& db, std::string_view payload,
       if (c.values[col].kind() != Value::Kind::kInt) continue;
       absl::Status s = CheckStoredValue(db, c.table, col, c.values[col].AsInt());
       if (!s.ok()) return absl::DataLossError(StrCat("replay: row ", c.row, " of ", s.message()));
-    }
-  }
-  // The events: one per row, in the order the record first touches it; a
-  // deleted row is routed now, while it can still be read.
-  std::vector<size_t> event_of;  // per change: its event's index, or SIZE_MAX
-  if (events != nullptr) {
-    absl::flat_hash_map<uint64_t, size_t> seen;
-    event_of.resize(changes.size(), SIZE_MAX);
-    for (size_t i = 0; i < changes.size(); ++i) {
-      const Change& c = changes[i];
-      auto [it, fresh] = seen.try_emplace(
-          (uint64_t{static_cast<uint8_t>(c.table)} << 32) | c.row, events->size());
-      if (fresh) {
-        ChangeEvent e;
-        e.table = c.table;
-        e.table_name = InternTableName(db.table(c.table).name());
-        e.id = c.id;
-        events->push_back(std::move(e));
-      }
-      event_of[i] = it->second;
-    }
-    for (size_t i = 0; i < changes.size(); ++i) {
-      if (changes[i].kind == kDelete && db.table(changes[i].table).IsLive(changes[i].row)) {
-        (*events)[event_of[i]] = RowEvent(db, changes[i].table, changes[i].row, true);
-      }
     }
   }
   // 2. Puts write their image; deletes free their row.
