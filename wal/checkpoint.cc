@@ -124,12 +124,22 @@ void Checkpointer::Release(uint64_t lsn) {
 
 absl::Status Checkpointer::Prune() {
   // Snapshots: keep the newest `keep_` valid ones.
+  // Also the newest one at or before the oldest hold: replaying from a held
+  // LSN starts there (wal/history.h).
   std::vector<SnapshotEntry> snapshots = ListSnapshots(io_, data_dir_);
+  std::optional<uint64_t> oldest_hold;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!holds_.empty()) oldest_hold = *holds_.begin();
+  }
   std::vector<const SnapshotEntry*> kept;
+  bool hold_covered = !oldest_hold.has_value();
   for (const SnapshotEntry& s : snapshots) {
     if (!s.info.ok() || s.info->database_id != database_id_) continue;
-    if (static_cast<int>(kept.size()) < keep_) {
+    const bool for_hold = !hold_covered && s.info->lsn <= *oldest_hold;
+    if (static_cast<int>(kept.size()) < keep_ || for_hold) {
       kept.push_back(&s);
+      if (for_hold) hold_covered = true;
     } else {
       VOX_RETURN_IF_ERROR(io_.Unlink(s.path));
     }
@@ -139,10 +149,7 @@ absl::Status Checkpointer::Prune() {
   // WAL: a segment goes when the next one starts at or before the oldest
   // kept snapshot's LSN (all its records are older) and no hold needs it.
   uint64_t keep_after = kept.back()->info->lsn;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!holds_.empty()) keep_after = std::min(keep_after, *holds_.begin());
-  }
+  if (oldest_hold) keep_after = std::min(keep_after, *oldest_hold);
   auto names = io_.List(WalDir(data_dir_));
   std::vector<std::string> segments;
   if (names.ok()) {

@@ -3,9 +3,10 @@
 //
 // Checkpointer::Start pins the database on the engine thread (O(chunks):
 // the engine's whole pause) and writes the snapshot on the checkpointer's
-// own thread. Prune keeps the newest `keep` snapshots, deletes WAL segments
-// whose every record is older than the oldest kept snapshot (never the
-// segment holding that snapshot's LSN, never one a hold still needs), and
+// own thread. Prune keeps the newest `keep` snapshots (and, under a hold, the
+// newest one at or before the held LSN), deletes WAL segments whose every
+// record is older than the oldest kept snapshot (never the segment holding
+// that snapshot's LSN, never one a hold still needs), and
 // rewrites the MANIFEST naming the current snapshot and its segments.
 #ifndef VOXDB_WAL_CHECKPOINT_H_
 #define VOXDB_WAL_CHECKPOINT_H_
@@ -73,8 +74,9 @@ class Checkpointer {
   };
   Stats stats() const;
 
-  // Keeps WAL segments holding records after `lsn` (a running backup's
-  // need) until Release; holds nest.
+  // Keeps WAL segments holding records after `lsn`, and a snapshot at or
+  // before it, until Release (a running backup's need, a change stream's
+  // subscriber); holds nest. Thread-safe.
   void Hold(uint64_t lsn);
   void Release(uint64_t lsn);
 

@@ -9,6 +9,7 @@
 #include "tests/engine/test_util.h"
 #include "wal/change_codec.h"
 #include "wal/checkpoint.h"
+#include "wal/history.h"
 #include "wal/wal_format.h"
 #include "wal/wal_sink.h"
 #include "wal_test_util.h"
@@ -550,6 +551,57 @@ TEST_F(CheckpointTest, AHeldLsnKeepsItsSegments) {
   ASSERT_TRUE(writer_->Sync().ok());  // every segment the records need is on disk
   ASSERT_TRUE(cp.Prune().ok());
   EXPECT_GT(wal::ParseSegmentName(std::filesystem::path(Segments()[0]).filename().string()), 1u);
+}
+
+// A change stream's subscriber resumes from further back than the server's
+// memory: a hold keeps a snapshot at or before its LSN and the segments
+// after it, and the history replays from there into a scratch database,
+// while the live log goes on.
+TEST_F(CheckpointTest, AHeldLsnKeepsASnapshotAndTheHistoryAfterItReplays) {
+  Stop();
+  Start(8 * 1024);
+  Traffic(10);
+  Checkpointer cp(PosixFileIo(), dir_.path(), id_, /*keep=*/1);
+  const SnapshotInfo first = Checkpoint(cp);
+  Traffic(5);
+  const uint64_t held = sink_->last_lsn();  // a subscriber's last LSN
+  cp.Hold(held);
+  for (int i = 0; i < 3; ++i) {
+    Traffic(20);
+    Checkpoint(cp);
+  }
+  Traffic(5);
+  ASSERT_TRUE(writer_->Sync().ok());
+  EXPECT_EQ(Count(SnapshotDir(dir_.path()), ".vsnap"), 2u);  // the newest, and one for the hold
+
+  auto source = FindHistorySource(PosixFileIo(), dir_.path(), id_, held);
+  ASSERT_TRUE(source.ok()) << source.status().message();
+  EXPECT_EQ(source->snapshot_lsn, first.lsn);
+  std::vector<uint64_t> lsns;
+  size_t events = 0;
+  const uint64_t through = sink_->last_lsn();
+  const absl::Status s = ReplayHistory(
+      PosixFileIo(), {.data_dir = dir_.path(),
+                      .database_id = id_,
+                      .source = *source,
+                      .after_lsn = held,
+                      .through_lsn = through,
+                      .on_events = [&](uint64_t lsn, Timestamp, std::vector<ChangeEvent> e) {
+                        lsns.push_back(lsn);
+                        events += e.size();
+                      }});
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(lsns.size(), through - held);
+  for (size_t i = 0; i < lsns.size(); ++i) EXPECT_EQ(lsns[i], held + 1 + i);
+  EXPECT_GE(events, lsns.size());
+
+  // Released, the next checkpoint prunes them: that far back is out of range.
+  cp.Release(held);
+  Checkpoint(cp);
+  EXPECT_EQ(Count(SnapshotDir(dir_.path()), ".vsnap"), 1u);
+  auto gone = FindHistorySource(PosixFileIo(), dir_.path(), id_, held);
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_NE(ToStd(gone.status().message()).find("no longer hold"), std::string::npos);
 }
 
 TEST_F(CheckpointTest, ADamagedSnapshotIsNamedNotLoaded) {
