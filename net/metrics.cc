@@ -232,6 +232,7 @@ MetricsSnapshot ServerMetrics::Snapshot() const {
     s.wal = wal_->stats();
     s.wal_durable_lsn = wal_->durable_lsn();
   }
+  if (streams_) s.streams = streams_();
   if (checkpointer_ != nullptr) {
     s.checkpoints = checkpointer_->stats();
     s.checkpoint_running = checkpointer_->running();
@@ -311,6 +312,25 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
     e.Histogram("voxdb_wal_sync_duration_seconds", "", h);
   }
 
+  if (s.streams) {
+    const MetricsSnapshot::Streams& c = *s.streams;
+    e.One("voxdb_stream_subscriptions", "gauge", "Change-stream subscriptions open.",
+          c.subscriptions);
+    e.One("voxdb_stream_history_bytes", "gauge",
+          "Bytes of events kept in memory for subscribers to resume from.", c.history_bytes);
+    e.One("voxdb_stream_history_start_lsn", "gauge",
+          "The in-memory history holds every transaction after this LSN.", c.history_after_lsn);
+    e.One("voxdb_stream_events_delivered_total", "counter",
+          "Events handed to subscribers' connections.", c.events_delivered);
+    e.One("voxdb_stream_frames_pushed_total", "counter", "EventBatch frames pushed.",
+          c.frames_pushed);
+    e.One("voxdb_stream_fell_behind_total", "counter",
+          "Subscriptions ended because the subscriber did not keep up.", c.fell_behind);
+    e.One("voxdb_stream_catchups_total", "counter",
+          "Subscribers resumed from the WAL (older than the in-memory history).", c.catchups);
+    e.One("voxdb_stream_wal_hold_lsn", "gauge",
+          "WAL kept for subscribers from this LSN on (0: none).", c.wal_hold_lsn);
+  }
   if (s.checkpoints) {
     const Checkpointer::Stats& c = *s.checkpoints;
     e.One("voxdb_checkpoints_total", "counter", "Checkpoints completed since start.", c.completed);

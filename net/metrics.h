@@ -92,6 +92,13 @@ struct MetricsSnapshot {
 
   std::optional<Checkpointer::Stats> checkpoints;
   bool checkpoint_running = false;
+  // Change streams (net/streams.h); none when the server has none.
+  struct Streams {
+    uint64_t subscriptions = 0, history_bytes = 0, history_after_lsn = 0;
+    uint64_t events_delivered = 0, frames_pushed = 0, fell_behind = 0, catchups = 0;
+    uint64_t wal_hold_lsn = 0;
+  };
+  std::optional<Streams> streams;
   // Seconds since the last checkpoint completed; none before the first.
   std::optional<double> snapshot_age_seconds;
 
@@ -128,9 +135,12 @@ class ServerMetrics {
   double SampleTables(const Database& db, bool with_bytes);
 
   MetricsSnapshot Snapshot() const;
+  // Reads change streams' figures for the snapshot (set once, at start).
+  void set_streams(std::function<MetricsSnapshot::Streams()> read) { streams_ = std::move(read); }
 
  private:
   struct PerOp;
+  std::function<MetricsSnapshot::Streams()> streams_;
   const WalWriter* const wal_;
   const Checkpointer* const checkpointer_;
   const Durability durability_;

@@ -774,6 +774,17 @@ absl::Status Server::Impl::Start() {
   }
   if (engine_.streams != nullptr) {
     engine_.streams->set_on_commit([this] { release_cv_.notify_one(); });
+    metrics_.set_streams([streams = engine_.streams] {
+      const ChangeStreams::Stats s = streams->stats();
+      return MetricsSnapshot::Streams{.subscriptions = s.subscriptions,
+                                      .history_bytes = s.history_bytes,
+                                      .history_after_lsn = s.history_after_lsn,
+                                      .events_delivered = s.events_delivered,
+                                      .frames_pushed = s.frames_pushed,
+                                      .fell_behind = s.fell_behind,
+                                      .catchups = s.catchups,
+                                      .wal_hold_lsn = s.wal_hold_lsn};
+    });
   }
   Accept();
   // Named for `top -H` and debuggers.

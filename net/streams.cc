@@ -1,11 +1,14 @@
 #include "net/streams.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
 #include "engine/txn.h"
 #include "schema/str.h"
 #include "schema/voxdb_generated.h"
+#include "wal/history.h"
 
 namespace vox {
 
@@ -17,6 +20,7 @@ struct ChangeStreams::Commit {
   Timestamp time;
   std::vector<ChangeEvent> events;
   size_t bytes;
+  uint64_t total_bytes = 0;  // of every commit published up to this one
 };
 
 struct ChangeStreams::Subscription {
@@ -31,6 +35,9 @@ struct ChangeStreams::Subscription {
   Clock::time_point full_since{};
   bool ended = false;
   std::atomic<bool> unsubscribe{false};
+  // Its events come from the files (a WAL catch-up) for now: the catch-up
+  // thread owns the fields above until it clears this (release).
+  std::atomic<bool> catching_up{false};
 };
 
 namespace {
@@ -105,7 +112,18 @@ bool StreamFilter::Matches(const ChangeEvent& e) const {
 
 ChangeStreams::ChangeStreams(StreamOptions options) : options_(options) {}
 
-ChangeStreams::~ChangeStreams() { Detach(); }
+ChangeStreams::~ChangeStreams() {
+  StopCatchUp();
+  if (hold_lsn_ != 0 && wal_source_.checkpointer != nullptr) {
+    wal_source_.checkpointer->Release(hold_lsn_);
+  }
+  Detach();
+}
+
+void ChangeStreams::StopCatchUp() {
+  stopping_.store(true);
+  if (catchup_.joinable()) catchup_.join();
+}
 
 void ChangeStreams::Replayed(uint64_t lsn, Timestamp commit_time, std::vector<ChangeEvent> events) {
   if (!enabled()) return;
@@ -154,10 +172,11 @@ void ChangeStreams::OnCommit(const Txn& txn) {
 void ChangeStreams::Publish(uint64_t lsn, Timestamp commit_time, std::vector<ChangeEvent> events) {
   size_t bytes = sizeof(Commit);
   for (const ChangeEvent& e : events) bytes += EventBytes(e);
-  auto commit = std::make_shared<const Commit>(Commit{lsn, commit_time, std::move(events), bytes});
+  auto commit = std::make_shared<Commit>(Commit{lsn, commit_time, std::move(events), bytes});
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (lsn <= last_lsn_ && history_started_) return;  // already have it
+    commit->total_bytes = (history_.empty() ? 0 : history_.back()->total_bytes) + bytes;
     if (!history_started_) {
       history_started_ = true;
       history_after_ = lsn - 1;
@@ -182,34 +201,147 @@ absl::StatusOr<uint64_t> ChangeStreams::Subscribe(std::shared_ptr<StreamOutlet> 
     return absl::FailedPreconditionError(
         "change streams are off on this server (--stream_retention_mb=0)");
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  const uint64_t from = from_lsn.value_or(last_lsn_);
-  if (from > last_lsn_) {
-    return absl::InvalidArgumentError(
-        StrCat("from_lsn ", from, " is past the last commit (LSN ", last_lsn_, ")"));
+  uint64_t from, history_after;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    from = from_lsn.value_or(last_lsn_);
+    history_after = history_after_;
+    if (from > last_lsn_) {
+      return absl::InvalidArgumentError(
+          StrCat("from_lsn ", from, " is past the last commit (LSN ", last_lsn_, ")"));
+    }
+    if (static_cast<int>(subs_.size()) >= options_.max_subscriptions) {
+      return absl::ResourceExhaustedError(
+          StrCat("too many subscriptions (", options_.max_subscriptions, "); try again later"));
+    }
   }
-  if (from < history_after_) {
-    return absl::OutOfRangeError(StrCat(
-        "from_lsn ", from, " is older than the change history this server keeps (from LSN ",
-        history_after_, " on; --stream_retention_mb): resync from a snapshot read and "
-        "subscribe from the current LSN"));
-  }
-  if (static_cast<int>(subs_.size()) >= options_.max_subscriptions) {
-    return absl::ResourceExhaustedError(
-        StrCat("too many subscriptions (", options_.max_subscriptions, "); try again later"));
+  // Older than the history: from the files, if they still reach back there.
+  std::optional<HistorySource> source;
+  const auto resync = ": resync from a snapshot read and subscribe from the current LSN";
+  if (from < history_after) {
+    if (wal_source_.io == nullptr) {
+      return absl::OutOfRangeError(StrCat("from_lsn ", from,
+                                          " is older than the change history this server keeps "
+                                          "(from LSN ", history_after,
+                                          " on; --stream_retention_mb)", resync));
+    }
+    if (catchup_running_.load()) {
+      return absl::ResourceExhaustedError(StrCat(
+          "from_lsn ", from, " is older than the in-memory history (from LSN ", history_after,
+          " on) and another subscriber is catching up from the WAL; try again in a moment"));
+    }
+    if (wal_source_.checkpointer != nullptr) wal_source_.checkpointer->Hold(from);
+    absl::StatusOr<HistorySource> found = FindHistorySource(
+        *wal_source_.io, wal_source_.data_dir, wal_source_.database_id, from);
+    if (!found.ok()) {
+      if (wal_source_.checkpointer != nullptr) wal_source_.checkpointer->Release(from);
+      return absl::OutOfRangeError(StrCat(found.status().message(), resync));
+    }
+    source = *std::move(found);
   }
   auto sub = std::make_shared<Subscription>();
-  sub->id = next_id_++;
-  sub->request_id = request_id;
-  sub->out = std::move(out);
-  sub->filter = filter;
-  sub->cursor = from;
-  sub->last_push = Clock::now();
-  sub->out->open_streams.fetch_add(1);
-  subs_.push_back(sub);
-  has_subscribers_.store(true, std::memory_order_relaxed);
+  uint64_t through = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sub->id = next_id_++;
+    sub->request_id = request_id;
+    sub->out = std::move(out);
+    sub->filter = filter;
+    sub->cursor = from;
+    sub->last_push = Clock::now();
+    sub->catching_up.store(source.has_value());
+    through = history_after_;  // the history has what follows
+    sub->out->open_streams.fetch_add(1);
+    subs_.push_back(sub);
+    has_subscribers_.store(true, std::memory_order_relaxed);
+  }
+  if (source) {
+    if (catchup_.joinable()) catchup_.join();  // the last one, done
+    catchup_running_.store(true);
+    catchups_.fetch_add(1, std::memory_order_relaxed);
+    catchup_ = std::thread([this, sub, source = *source, through] {
+      pthread_setname_np(pthread_self(), "vox-catchup");
+      CatchUp(sub, source.snapshot_lsn, source.snapshot, through);
+    });
+  }
   *start_lsn = from;
   return sub->id;
+}
+
+void ChangeStreams::CatchUp(std::shared_ptr<Subscription> sub, uint64_t snapshot_lsn,
+                            std::string snapshot, uint64_t through) {
+  Subscription& s = *sub;
+  const uint64_t from = s.cursor;
+  std::deque<Commit> held;  // what `batch` points into
+  std::vector<std::pair<const Commit*, const ChangeEvent*>> batch;
+  size_t batch_bytes = 0;
+  uint64_t reached = from, sent = from;
+  bool fell_behind = false;
+  auto cancelled = [&] {
+    return stopping_.load() || s.out->closed() || s.unsubscribe.load() || fell_behind;
+  };
+  // Pushes the batch once the connection has room (the same bound as live
+  // delivery; a client that takes nothing for stall_limit fell behind).
+  auto flush = [&]() -> bool {
+    const auto since = Clock::now();
+    while (s.out->unsent_bytes() >= options_.buffer_bytes) {
+      if (cancelled()) return false;
+      if (Clock::now() - since >= options_.stall_limit) {
+        fell_behind = true;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    s.out->Push(BatchFrame(s.request_id, s.id, batch, reached, {}));
+    frames_pushed_.fetch_add(1, std::memory_order_relaxed);
+    events_delivered_.fetch_add(batch.size(), std::memory_order_relaxed);
+    sent = reached;
+    s.last_push = Clock::now();
+    batch.clear();
+    held.clear();
+    batch_bytes = 0;
+    return true;
+  };
+  const absl::Status status = ReplayHistory(
+      *wal_source_.io,
+      {.data_dir = wal_source_.data_dir,
+       .database_id = wal_source_.database_id,
+       .source = {std::move(snapshot), snapshot_lsn},
+       .after_lsn = from,
+       .through_lsn = through,
+       .on_events =
+           [&](uint64_t lsn, Timestamp t, std::vector<ChangeEvent> events) {
+             held.push_back(Commit{lsn, t, std::move(events), 0});
+             const Commit& c = held.back();
+             for (const ChangeEvent& e : c.events) {
+               if (!s.filter.Matches(e)) continue;
+               batch.emplace_back(&c, &e);
+               batch_bytes += EventBytes(e);
+             }
+             reached = lsn;
+             if (batch.empty()) held.clear();
+             if (batch_bytes >= options_.max_batch_bytes) flush();
+           },
+       .cancelled = cancelled});
+  const bool done = status.ok() && !fell_behind && (batch.empty() || flush());
+  if (wal_source_.checkpointer != nullptr) wal_source_.checkpointer->Release(from);
+  s.cursor = done ? through : sent;
+  if (!done) {
+    if (s.out->closed()) {
+      s.ended = true;
+      s.out->open_streams.fetch_sub(1);
+    } else if (s.unsubscribe.load()) {
+      End(s, "unsubscribed");
+    } else if (fell_behind) {
+      fell_behind_.fetch_add(1, std::memory_order_relaxed);
+      End(s, StrCat("fell behind at LSN ", sent, ": the client did not read its events"));
+    } else if (!stopping_.load()) {
+      End(s, StrCat("could not replay the WAL after LSN ", sent, ": ", status.message()));
+    }
+  }
+  s.catching_up.store(false, std::memory_order_release);
+  catchup_running_.store(false);
+  if (wake_) wake_();
 }
 
 absl::Status ChangeStreams::Unsubscribe(const StreamOutlet* out, uint64_t id) {
@@ -239,7 +371,8 @@ bool ChangeStreams::HasWork() const {
   if (!has_subscribers_.load(std::memory_order_relaxed)) return false;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& s : subs_) {
-    if (s->cursor < last_lsn_ || s->unsubscribe.load() || s->out->closed()) return true;
+    if (s->catching_up.load(std::memory_order_acquire)) continue;
+    if (s->ended || s->cursor < last_lsn_ || s->unsubscribe.load() || s->out->closed()) return true;
   }
   return false;
 }
@@ -255,7 +388,9 @@ bool ChangeStreams::Deliver(uint64_t durable) {
     history_after = history_after_;
     limit = std::min(durable, last_lsn_);
     uint64_t from = limit;
-    for (const auto& s : subs) from = std::min(from, s->cursor);
+    for (const auto& s : subs) {
+      if (!s->catching_up.load(std::memory_order_acquire)) from = std::min(from, s->cursor);
+    }
     from = std::max(from, history_after);
     auto first = std::lower_bound(history_.begin(), history_.end(), from + 1,
                                   [](const auto& c, uint64_t lsn) { return c->lsn < lsn; });
@@ -273,6 +408,11 @@ bool ChangeStreams::Deliver(uint64_t durable) {
   bool removed = false, progressed = false;
   for (const auto& sp : subs) {
     Subscription& s = *sp;
+    if (s.catching_up.load(std::memory_order_acquire)) continue;
+    if (s.ended) {  // by its catch-up
+      removed = true;
+      continue;
+    }
     if (s.out->closed()) {
       if (!s.ended) {
         s.ended = true;
@@ -371,17 +511,63 @@ bool ChangeStreams::Deliver(uint64_t durable) {
   }
   if (removed) {
     std::lock_guard<std::mutex> lock(mu_);
-    subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [](const auto& s) { return s->ended; }),
-                subs_.end());
+    auto gone = std::stable_partition(subs_.begin(), subs_.end(), [](const auto& s) {
+      return s->catching_up.load(std::memory_order_acquire) || !s->ended;
+    });
+    for (auto it = gone; it != subs_.end(); ++it) recent_ends_.emplace_back(now, (*it)->cursor);
+    subs_.erase(gone, subs_.end());
     has_subscribers_.store(!subs_.empty(), std::memory_order_relaxed);
+  }
+  if (now - last_hold_update_ >= std::chrono::seconds(1)) {
+    last_hold_update_ = now;
+    UpdateHold();
   }
   return progressed || removed;
 }
 
+void ChangeStreams::UpdateHold() {
+  if (wal_source_.checkpointer == nullptr) return;
+  const auto now = Clock::now();
+  while (!recent_ends_.empty() && now - recent_ends_.front().first > options_.resume_grace) {
+    recent_ends_.pop_front();
+  }
+  uint64_t target = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (history_.empty()) return;
+    const uint64_t end_bytes = history_.back()->total_bytes;
+    // Bytes of changes after `lsn` (for one older than the history: all of it).
+    auto behind = [&](uint64_t lsn) {
+      auto it = std::lower_bound(history_.begin(), history_.end(), lsn + 1,
+                                 [](const auto& c, uint64_t l) { return c->lsn < l; });
+      if (it == history_.begin()) return end_bytes;
+      return end_bytes - (*std::prev(it))->total_bytes;
+    };
+    auto consider = [&](uint64_t lsn) {
+      if (lsn >= last_lsn_ || behind(lsn) > options_.wal_hold_bytes) return;
+      target = target == 0 ? lsn : std::min(target, lsn);
+    };
+    for (const auto& s : subs_) {
+      if (!s->catching_up.load(std::memory_order_acquire) && !s->ended) consider(s->cursor);
+    }
+    for (const auto& [when, lsn] : recent_ends_) consider(lsn);
+  }
+  if (target == hold_lsn_) return;
+  if (target != 0) wal_source_.checkpointer->Hold(target);
+  if (hold_lsn_ != 0) wal_source_.checkpointer->Release(hold_lsn_);
+  hold_lsn_ = target;
+  hold_for_stats_.store(target, std::memory_order_relaxed);
+}
+
 void ChangeStreams::EndAll(std::string_view why) {
+  StopCatchUp();
+  if (hold_lsn_ != 0 && wal_source_.checkpointer != nullptr) {
+    wal_source_.checkpointer->Release(hold_lsn_);
+    hold_lsn_ = 0;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& s : subs_) {
-    if (!s->out->closed()) End(*s, why);
+    if (!s->out->closed() && !s->ended) End(*s, why);
   }
   subs_.clear();
   has_subscribers_.store(false, std::memory_order_relaxed);
@@ -396,7 +582,9 @@ ChangeStreams::Stats ChangeStreams::stats() const {
           .subscriptions = subs_.size(),
           .events_delivered = events_delivered_.load(),
           .frames_pushed = frames_pushed_.load(),
-          .fell_behind = fell_behind_.load()};
+          .fell_behind = fell_behind_.load(),
+          .catchups = catchups_.load(),
+          .wal_hold_lsn = hold_for_stats_.load()};
 }
 
 }  // namespace vox

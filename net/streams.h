@@ -30,13 +30,17 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/change_events.h"
 #include "engine/database.h"
+#include "wal/checkpoint.h"
+#include "wal/file_io.h"
 #include "wal/wal_sink.h"
 
 namespace vox {
@@ -65,6 +69,19 @@ struct StreamOptions {
   // Events per pushed frame, at most about this many bytes.
   size_t max_batch_bytes = size_t{256} << 10;
   int max_subscriptions = 100000;
+  // Resuming from before the history (WAL catch-up, WalSource): WAL held
+  // for subscribers, at most this many bytes behind the log's end; a
+  // subscriber that disconnected keeps its hold this long.
+  uint64_t wal_hold_bytes = uint64_t{1} << 30;
+  std::chrono::seconds resume_grace{300};
+};
+
+// Where the WAL catch-up reads (wal/history.h). All must outlive the streams.
+struct WalSource {
+  FileIo* io = nullptr;
+  std::string data_dir;
+  Uuid database_id;
+  Checkpointer* checkpointer = nullptr;  // holds; may be null
 };
 
 // What a subscription follows.
@@ -95,13 +112,20 @@ class ChangeStreams final : public CommitSink {
   void Attach(Database& db, WalCommitSink* wal_sink, uint64_t last_lsn);
   // Restores `db`'s sink to the WAL's.
   void Detach();
+  // Lets a subscriber resume from before the in-memory history: its events
+  // are replayed from the files (wal/history.h) on a background thread,
+  // one such catch-up at a time. Without it such a resume is OUT_OF_RANGE.
+  // Call before subscriptions start.
+  void set_wal_source(WalSource source) { wal_source_ = std::move(source); }
 
   void OnCommit(const Txn& txn) override;
 
   // Engine thread. Subscribes `out` to `filter` from after `from_lsn` (none:
   // from the last commit). Returns the subscription's id and, in
-  // `*start_lsn`, the LSN its events follow. OUT_OF_RANGE when `from_lsn`
-  // is older than the history, INVALID_ARGUMENT when past the last commit.
+  // `*start_lsn`, the LSN its events follow. A `from_lsn` older than the
+  // history is caught up from the WAL (set_wal_source); OUT_OF_RANGE when
+  // the files no longer reach back that far, RESOURCE_EXHAUSTED while
+  // another catch-up runs; INVALID_ARGUMENT when past the last commit.
   absl::StatusOr<uint64_t> Subscribe(std::shared_ptr<StreamOutlet> out, uint64_t request_id,
                                      const StreamFilter& filter, std::optional<uint64_t> from_lsn,
                                      uint64_t* start_lsn);
@@ -118,7 +142,8 @@ class ChangeStreams final : public CommitSink {
   // The delivery thread's wake-up when a commit may be delivered (set once,
   // before Attach).
   void set_on_commit(std::function<void()> wake) { wake_ = std::move(wake); }
-  // Ends every subscription with `why` (the server stopping).
+  // Ends every subscription with `why` (the server stopping), stops a
+  // catch-up and drops the checkpointer hold.
   void EndAll(std::string_view why);
 
   struct Stats {
@@ -126,6 +151,8 @@ class ChangeStreams final : public CommitSink {
     size_t history_bytes = 0, history_commits = 0;
     size_t subscriptions = 0;
     uint64_t events_delivered = 0, frames_pushed = 0, fell_behind = 0;
+    uint64_t catchups = 0;     // WAL catch-ups started
+    uint64_t wal_hold_lsn = 0;  // the checkpointer hold for subscribers; 0: none
   };
   Stats stats() const;
 
@@ -136,6 +163,12 @@ class ChangeStreams final : public CommitSink {
   void Publish(uint64_t lsn, Timestamp commit_time, std::vector<ChangeEvent> events);
   // Pushes the last batch, `ended` = why. Delivery thread or under mu_.
   void End(Subscription& sub, std::string_view why);
+  // The catch-up thread's work for `sub`: (after, through] from the files.
+  void CatchUp(std::shared_ptr<Subscription> sub, uint64_t snapshot_lsn, std::string snapshot,
+               uint64_t through);
+  // Delivery thread: moves the checkpointer hold to what subscribers need.
+  void UpdateHold();
+  void StopCatchUp();
 
   const StreamOptions options_;
   Database* db_ = nullptr;
@@ -152,6 +185,18 @@ class ChangeStreams final : public CommitSink {
   uint64_t next_id_ = 1;                               // guarded by mu_
   std::atomic<uint64_t> events_delivered_{0}, frames_pushed_{0}, fell_behind_{0};
   std::atomic<bool> has_subscribers_{false};
+
+  WalSource wal_source_;
+  std::thread catchup_;                // at most one; joined by the next or at the end
+  std::atomic<bool> catchup_running_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> catchups_{0};
+  // Delivery thread: the hold in place, and the cursors of subscriptions
+  // that ended, kept resume_grace for their resume.
+  uint64_t hold_lsn_ = 0;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, uint64_t>> recent_ends_;
+  std::chrono::steady_clock::time_point last_hold_update_{};
+  std::atomic<uint64_t> hold_for_stats_{0};
 };
 
 }  // namespace vox

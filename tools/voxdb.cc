@@ -71,6 +71,9 @@ ABSL_FLAG(uint64_t, stream_retention_mb, 64,
 ABSL_FLAG(uint64_t, stream_buffer_kb, 4096,
           "change streams: KiB of events a subscription may have unsent; a subscriber that "
           "stays that far behind for a second is cut off with \"fell behind at LSN X\"");
+ABSL_FLAG(uint64_t, stream_wal_hold_mb, 1024,
+          "change streams: subscribers (and, for 5 minutes, those that disconnected) keep the "
+          "WAL and a snapshot they would resume from, up to this many MiB of changes behind");
 ABSL_FLAG(double, maintenance_interval_s, 10,
           "run time-based work (expired mutes, bans, recordings, reservations) this often");
 
@@ -127,7 +130,8 @@ int Main() {
   FileIo& io = PosixFileIo();
 
   ChangeStreams streams({.retention_bytes = absl::GetFlag(FLAGS_stream_retention_mb) << 20,
-                         .buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_kb) << 10});
+                         .buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_kb) << 10,
+                         .wal_hold_bytes = absl::GetFlag(FLAGS_stream_wal_hold_mb) << 20});
   if (streams.enabled() && streams.options().buffer_bytes < (64u << 10)) {
     Log("--stream_buffer_kb must be at least 64");
     return 2;
@@ -209,6 +213,12 @@ int Main() {
     db.set_commit_sink(sink.get());
   }
   streams.Attach(db, sink.get(), report->last_lsn);
+  if (wal) {  // a subscriber may resume from before the history: from the files
+    streams.set_wal_source({.io = &io,
+                            .data_dir = dir,
+                            .database_id = report->database_id,
+                            .checkpointer = &checkpointer});
+  }
   // Engine-thread housekeeping: checkpoints on their schedule, time-based work.
   const CheckpointPolicy policy{.interval_seconds = absl::GetFlag(FLAGS_checkpoint_interval_s),
                                 .wal_bytes = absl::GetFlag(FLAGS_checkpoint_wal_bytes),
