@@ -1103,13 +1103,15 @@ void Server::Impl::ReleaseDurable() {
     if (target == 0) continue;
     const uint64_t acked = engine_.wal->WaitAcknowledged(target, std::chrono::milliseconds(5));
     const absl::Status wal = engine_.wal->status();
+    // Answers first: a writer's acknowledgement must not wait behind the
+    // fan-out of its own events to every subscriber.
+    for (DurabilityGate::Pending& p : gate_.Take(acked, !wal.ok())) {
+      Send(p.conn, wal.ok() ? std::move(p.frame) : net::ErrorFrame(p.id, wal), p.op, p.read_at);
+    }
     if (deliver && wal.ok()) deliver_up_to(acked);
     if (!wal.ok() && streams != nullptr && streams->stats().subscriptions > 0) {
       streams->EndAll(StrCat("the WAL stopped (", wal.message(),
                              "): nothing more will be durable"));
-    }
-    for (DurabilityGate::Pending& p : gate_.Take(acked, !wal.ok())) {
-      Send(p.conn, wal.ok() ? std::move(p.frame) : net::ErrorFrame(p.id, wal), p.op, p.read_at);
     }
   }
 }
