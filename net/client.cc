@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 
 #include "absl/container/flat_hash_map.h"
 #include "net/protocol.h"
@@ -34,13 +35,18 @@ constexpr uint32_t kMaxResponseBytes = 256u << 20;
 
 namespace client_internal {
 
+// A request in flight. A call's slot takes one response and leaves
+// `pending`; a stream's (ResponseStream) takes every response with its id,
+// in order, and stays in `pending` until its last one.
 struct Slot {
   uint64_t id = 0;
   Clock::time_point deadline;
+  bool stream = false;  // set before the slot is shared
   // Guarded by Connection::mu.
-  bool done = false;
+  bool done = false;  // a call: answered or failed; a stream: nothing more will come
   absl::Status error;
   std::vector<uint8_t> frame;
+  std::deque<std::vector<uint8_t>> frames;  // a stream's responses not yet taken
 };
 
 // One socket and the requests in flight on it. Whoever waits for a response
@@ -67,6 +73,8 @@ struct Connection {
   absl::flat_hash_map<uint64_t, std::shared_ptr<Slot>> pending;  // guarded by mu
   bool reading = false;                                          // guarded by mu
   absl::Status broken;  // guarded by mu; once set, every request fails with it
+  // Stream slots in `pending` (they do not count against max_in_flight).
+  size_t streams = 0;  // guarded by mu
   uint64_t next_id = 1;  // guarded by mu
 
   std::mutex write_mu;  // one frame at a time on the socket
@@ -86,16 +94,30 @@ void BreakLocked(Connection& conn, const absl::Status& why) {
     slot->error = conn.broken;
   }
   conn.pending.clear();
+  conn.streams = 0;
   ::shutdown(conn.fd, SHUT_RDWR);
   conn.cv.notify_all();
 }
 
-// Completes the slots answered by whole frames in conn.in. Returns an error
-// for a frame the connection cannot survive.
+// Whether `r` is the last response of a stream: a refusal, or an
+// EventBatch that says the stream ended.
+bool EndsStream(const wire::Response& r) {
+  if (r.code() != wire::StatusCode::OK) return true;
+  const wire::EventBatch* batch = r.result_as_EventBatch();
+  return batch != nullptr && batch->ended() != nullptr && batch->ended()->size() > 0;
+}
+
+// Completes the slots answered by whole frames in conn.in (queues a
+// stream's). Returns an error for a frame the connection cannot survive.
 absl::Status Deliver(Connection& conn) {
   size_t at = 0;
   absl::Status status;
-  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> answers;
+  struct Answer {
+    uint64_t id;
+    bool ends_stream;
+    std::vector<uint8_t> frame;
+  };
+  std::vector<Answer> answers;
   while (conn.have - at >= 4) {
     uint32_t length;
     std::memcpy(&length, conn.in.data() + at, 4);
@@ -123,15 +145,24 @@ absl::Status Deliver(Connection& conn) {
       if (status.ok()) status = absl::UnknownError("the server closed the connection");
       break;
     }
-    answers.emplace_back(r->id(), std::move(frame));
+    answers.push_back({r->id(), EndsStream(*r), std::move(frame)});
   }
   std::memmove(conn.in.data(), conn.in.data() + at, conn.have - at);
   conn.have -= at;
 
   std::lock_guard l(conn.mu);
-  for (auto& [id, frame] : answers) {
+  for (auto& [id, ends_stream, frame] : answers) {
     auto it = conn.pending.find(id);
-    if (it == conn.pending.end()) continue;  // timed out already
+    if (it == conn.pending.end()) continue;  // timed out (or a closed stream's)
+    if (it->second->stream) {
+      it->second->frames.push_back(std::move(frame));
+      if (ends_stream) {
+        it->second->done = true;
+        conn.pending.erase(it);
+        --conn.streams;
+      }
+      continue;
+    }
     it->second->done = true;
     it->second->frame = std::move(frame);
     conn.pending.erase(it);
@@ -484,10 +515,73 @@ bool IsDone(Connection& conn, const Slot& slot) {
   return slot.done;
 }
 
+namespace {
+
+// The next response of a stream, reading the socket when no one else is.
+absl::StatusOr<Reply> NextOfStream(Connection& conn, Slot& slot, Clock::time_point deadline) {
+  std::unique_lock lock(conn.mu);
+  absl::Status s =
+      PumpUntil(conn, lock, [&] { return !slot.frames.empty() || slot.done; }, deadline);
+  if (!slot.frames.empty()) {
+    std::vector<uint8_t> frame = std::move(slot.frames.front());
+    slot.frames.pop_front();
+    return Reply(std::move(frame));
+  }
+  if (slot.done) {
+    if (!slot.error.ok()) return slot.error;
+    return absl::OutOfRangeError("the stream has ended");
+  }
+  return s.ok() ? absl::DeadlineExceededError("no response yet") : s;
+}
+
+// Stops taking a stream's responses.
+void CloseStream(Connection& conn, Slot& slot) {
+  std::lock_guard l(conn.mu);
+  if (!slot.done) {
+    auto it = conn.pending.find(slot.id);
+    if (it != conn.pending.end() && it->second.get() == &slot) {
+      conn.pending.erase(it);
+      --conn.streams;
+    }
+    slot.done = true;
+  }
+  slot.frames.clear();
+}
+
+}  // namespace
+
 }  // namespace client_internal
 
 using client_internal::Connection;
 using client_internal::Slot;
+
+ResponseStream& ResponseStream::operator=(ResponseStream&& other) noexcept {
+  if (this != &other) {
+    Close();
+    conn_ = std::move(other.conn_);
+    slot_ = std::move(other.slot_);
+  }
+  return *this;
+}
+
+ResponseStream::~ResponseStream() { Close(); }
+
+void ResponseStream::Close() {
+  if (slot_ != nullptr) client_internal::CloseStream(*conn_, *slot_);
+  slot_.reset();
+  conn_.reset();
+}
+
+absl::StatusOr<Reply> ResponseStream::Next(std::chrono::milliseconds timeout) {
+  if (slot_ == nullptr) return absl::FailedPreconditionError("no stream");
+  return client_internal::NextOfStream(*conn_, *slot_, Clock::now() + timeout);
+}
+
+bool ResponseStream::finished() const {
+  if (slot_ == nullptr) return true;
+  std::lock_guard l(conn_->mu);
+  return slot_->done && slot_->frames.empty();
+}
 
 const wire::Response& Reply::response() const {
   return *fb::GetSizePrefixedRoot<wire::Response>(frame_.data());
@@ -644,7 +738,8 @@ absl::StatusOr<Reply> Client::Handshake(const std::shared_ptr<Connection>& conn)
   return done;
 }
 
-Client::Sent Client::SendEncoded(const std::function<rpc::Encoded(rpc::Builder&)>& encode) {
+Client::Sent Client::SendEncoded(const std::function<rpc::Encoded(rpc::Builder&)>& encode,
+                                 bool stream) {
   std::shared_ptr<Connection> conn;
   {
     std::lock_guard l(mu_);
@@ -658,24 +753,29 @@ Client::Sent Client::SendEncoded(const std::function<rpc::Encoded(rpc::Builder&)
     }
     conn = conn_;
   }
-  return SendOn(conn, encode);
+  return SendOn(conn, encode, stream);
 }
 
 Client::Sent Client::SendOn(const std::shared_ptr<Connection>& conn,
-                            const std::function<rpc::Encoded(rpc::Builder&)>& encode) {
+                            const std::function<rpc::Encoded(rpc::Builder&)>& encode,
+                            bool stream) {
   const Clock::time_point deadline = Clock::now() + options_.timeout;
   auto slot = std::make_shared<Slot>();
   slot->deadline = deadline;
+  slot->stream = stream;
   {
     // Room in the window first: never more than max_in_flight outstanding.
     std::unique_lock lock(conn->mu);
     absl::Status s = client_internal::PumpUntil(
         *conn, lock,
-        [&] { return conn->pending.size() < static_cast<size_t>(conn->max_in_flight); },
+        [&] {
+          return conn->pending.size() - conn->streams < static_cast<size_t>(conn->max_in_flight);
+        },
         deadline);
     if (!s.ok()) return {nullptr, nullptr, s};
     slot->id = conn->next_id++;
     conn->pending.emplace(slot->id, slot);
+    if (stream) ++conn->streams;
   }
   fb::FlatBufferBuilder fbb(256);
   const rpc::Encoded op = encode(fbb);
@@ -737,6 +837,13 @@ Future<Reply> Client::SendRaw(const std::function<rpc::Encoded(rpc::Builder&)>& 
   Sent sent = SendEncoded(encode);
   if (!sent.failed.ok()) return Future<Reply>(std::move(sent.failed));
   return Future<Reply>(std::move(sent.conn), std::move(sent.slot), nullptr);
+}
+
+absl::StatusOr<ResponseStream> Client::OpenStream(
+    const std::function<rpc::Encoded(rpc::Builder&)>& encode) {
+  Sent sent = SendEncoded(encode, /*stream=*/true);
+  if (!sent.failed.ok()) return sent.failed;
+  return ResponseStream(std::move(sent.conn), std::move(sent.slot));
 }
 
 }  // namespace vox

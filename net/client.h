@@ -13,6 +13,9 @@
 //   for (auto& j : joins) CHECK_OK(j.Get());
 //
 // Several operations can run as one atomic transaction with rpc::Batch.
+// A request answered by a stream of responses (rpc::Subscribe) is sent with
+// OpenStream; vox::Subscription (net/subscription.h) wraps it with typed
+// events and automatic resumption.
 //
 // Responses may arrive in any order; each is matched to its request by id.
 // There is no reader thread: whichever caller waits reads the socket and
@@ -119,6 +122,41 @@ class Future {
   absl::Status failed_;
 };
 
+// The responses to one streaming request (Client::OpenStream), e.g. a
+// Subscribe: its answer, then every response the server pushes with the
+// same id, in the order they arrived, none lost, until the last one (a
+// non-OK code, or an EventBatch with `ended` set). Frames are queued as
+// they are read (by whichever caller reads the socket), so other calls on
+// the same Client go on while a stream is open; read them with Next
+// promptly, as nothing bounds that queue but the server's own limits.
+//
+// Destroying the stream drops what is queued and ignores what follows (it
+// does not end the server's stream: send rpc::Unsubscribe for that).
+// Thread-compatible: one reader at a time. Move-only.
+class ResponseStream {
+ public:
+  ResponseStream() = default;
+  ResponseStream(std::shared_ptr<client_internal::Connection> conn,
+                 std::shared_ptr<client_internal::Slot> slot)
+      : conn_(std::move(conn)), slot_(std::move(slot)) {}
+  ResponseStream(ResponseStream&& other) noexcept = default;
+  ResponseStream& operator=(ResponseStream&& other) noexcept;
+  ~ResponseStream();
+
+  // The next response, waiting up to `timeout`: DEADLINE_EXCEEDED when none
+  // arrived (the stream stays usable), UNAVAILABLE when the connection was
+  // lost (after every response read before it), OUT_OF_RANGE after the last
+  // one. A non-OK response is returned as a Reply: check its status().
+  absl::StatusOr<Reply> Next(std::chrono::milliseconds timeout);
+  // The last response was returned, or the connection was lost.
+  bool finished() const;
+
+ private:
+  void Close();
+  std::shared_ptr<client_internal::Connection> conn_;
+  std::shared_ptr<client_internal::Slot> slot_;
+};
+
 // Several operations run as one atomic transaction (Client::Run): each sees
 // the earlier ones' writes; the first refusal rolls all of them back.
 //
@@ -193,6 +231,17 @@ class Client {
   // tools that build operations from the schema at run time (voxctl).
   Future<Reply> SendRaw(const std::function<rpc::Encoded(rpc::Builder&)>& encode);
 
+  // Sends a request whose answer is a stream of responses (rpc::Subscribe):
+  // read them with ResponseStream::Next; its first is the request's answer.
+  // Fails only when the request could not be sent.
+  absl::StatusOr<ResponseStream> OpenStream(
+      const std::function<rpc::Encoded(rpc::Builder&)>& encode);
+  template <typename Op>
+    requires requires(const Op& op, rpc::Builder& b) { op.Encode(b); }
+  absl::StatusOr<ResponseStream> OpenStream(const Op& op) {
+    return OpenStream([&op](rpc::Builder& b) { return op.Encode(b); });
+  }
+
  private:
   // An untyped pending response.
   struct Sent {
@@ -202,9 +251,10 @@ class Client {
   };
   Client() = default;
   absl::Status Reconnect();  // REQUIRES: mu_ held
-  Sent SendEncoded(const std::function<rpc::Encoded(rpc::Builder&)>& encode);
+  // `stream`: the slot takes every response with its id (ResponseStream).
+  Sent SendEncoded(const std::function<rpc::Encoded(rpc::Builder&)>& encode, bool stream = false);
   Sent SendOn(const std::shared_ptr<client_internal::Connection>& conn,
-              const std::function<rpc::Encoded(rpc::Builder&)>& encode);
+              const std::function<rpc::Encoded(rpc::Builder&)>& encode, bool stream = false);
 
   // The SCRAM exchange on a new connection: Hello, the challenge, the proof,
   // the server's signature. REQUIRES: mu_ held.

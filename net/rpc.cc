@@ -1186,4 +1186,40 @@ absl::StatusOr<SchemaInfo> GetSchema::Decode(const wire::Response& response) {
   return out;
 }
 
+// ---- Change streams ----
+
+Encoded Subscribe::Encode(Builder& b) const {
+  const auto t = Str(b, table);
+  const int64_t from = from_lsn ? static_cast<int64_t>(*from_lsn) : -1;
+  return Enc(wire::Op::Subscribe, wire::CreateSubscribe(b, W(room_id), W(user_id), t, from));
+}
+absl::StatusOr<Subscribed> Subscribe::Decode(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::SubscribeResult>(response));
+  return Subscribed{r->subscription(), r->from_lsn()};
+}
+
+Encoded Unsubscribe::Encode(Builder& b) const {
+  return Enc(wire::Op::Unsubscribe, wire::CreateUnsubscribe(b, subscription));
+}
+absl::Status Unsubscribe::Decode(const wire::Response& response) {
+  // Empty, or (as the server answers it) no result at all.
+  if (response.result_type() == wire::Result::NONE) return absl::OkStatus();
+  return Done(response);
+}
+
+absl::StatusOr<EventBatchInfo> DecodeEventBatch(const wire::Response& response) {
+  VOX_ASSIGN_OR_RETURN(const auto* r, ResultAs<wire::EventBatch>(response));
+  EventBatchInfo out{.subscription = r->subscription(),
+                     .last_lsn = r->last_lsn(),
+                     .ended = S(r->ended())};
+  if (r->events() != nullptr) {
+    out.events.reserve(r->events()->size());
+    for (const auto* e : *r->events()) {
+      out.events.push_back({e->lsn(), e->commit_time(), S(e->table()), U(e->id()), e->deleted(),
+                            S(e->row()), S(e->action())});
+    }
+  }
+  return out;
+}
+
 }  // namespace vox::rpc

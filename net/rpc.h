@@ -1113,6 +1113,58 @@ struct GetSchema {
   VOX_RPC_OP(SchemaInfo);
 };
 
+// ---- Change streams (docs/streams.md; for a resuming, typed stream use
+// vox::Subscription in net/subscription.h) ----
+
+// One changed row of a committed transaction: the transaction's LSN and
+// commit time, the table, the row's primary key, and its after-image as a
+// JSON object (empty when `deleted`); for an audit_logs row, its action
+// ("USER_MUTED", "HAND_RAISED", ...).
+struct StreamEvent {
+  uint64_t lsn = 0;
+  Timestamp commit_time = 0;
+  std::string table;
+  Uuid id;
+  bool deleted = false;
+  std::string row, action;
+};
+// The answer to Subscribe: the subscription's id on this connection and
+// the LSN after which its events start.
+struct Subscribed {
+  uint64_t subscription = 0, from_lsn = 0;
+};
+// A pushed batch of a stream (a Response with the Subscribe's id):
+// `last_lsn`: every transaction up to it has been sent; `ended` non-empty:
+// the stream's last batch, and why ("fell behind at LSN X": resubscribe
+// from the last LSN received; "unsubscribed"; "the server is stopping").
+struct EventBatchInfo {
+  uint64_t subscription = 0;
+  std::vector<StreamEvent> events;
+  uint64_t last_lsn = 0;
+  std::string ended;
+};
+// Decodes a pushed EventBatch response (INTERNAL for another result).
+absl::StatusOr<EventBatchInfo> DecodeEventBatch(const wire::Response& response);
+
+// Any role. Exactly one of `room_id`, `user_id` or `table` ("*": every
+// table). `from_lsn`: events of the transactions after it (nullopt: from
+// now); OUT_OF_RANGE when older than the server's history. The answer
+// opens a stream of EventBatch responses with the same request id: send it
+// with Client::OpenStream (net/client.h), not Call.
+struct Subscribe {
+  std::optional<Uuid> room_id;
+  std::optional<Uuid> user_id;
+  std::string table;
+  std::optional<uint64_t> from_lsn;
+  VOX_RPC_OP(Subscribed);
+};
+// Ends a subscription of this connection; its stream then ends with
+// "unsubscribed".
+struct Unsubscribe {
+  uint64_t subscription = 0;
+  VOX_RPC_OP(void);
+};
+
 #undef VOX_RPC_OP
 
 }  // namespace vox::rpc

@@ -310,9 +310,13 @@ class Server::Impl {
     SteadyTime read_at;
   };
   void EngineLoop();
-  // Engine thread: Subscribe and Unsubscribe (net/streams.h); the answer.
-  std::vector<uint8_t> StreamOp(const std::shared_ptr<Connection>& conn,
-                                const wire::Request& req);
+  // Engine thread: Subscribe and Unsubscribe (net/streams.h); sends the
+  // answer (before a subscription's first batch).
+  void StreamOp(const std::shared_ptr<Connection>& conn, const wire::Request& req,
+                SteadyTime read_at);
+  // Its answer, or none when it was sent already.
+  std::optional<std::vector<uint8_t>> StreamAnswer(const std::shared_ptr<Connection>& conn,
+                                                   const wire::Request& req, SteadyTime read_at);
   void ReleaseDurable();
   // Network thread: stops it once every answer is written, or at `deadline`.
   void StopWhenSent(SteadyTime deadline);
@@ -985,8 +989,7 @@ void Server::Impl::EngineLoop() {
     const wire::Request* req = wire::GetSizePrefixedRequest(task.request.data());
     const auto op = static_cast<uint8_t>(req->op_type());
     if (req->op_type() == wire::Op::Subscribe || req->op_type() == wire::Op::Unsubscribe) {
-      // Answered at once: the stream's first batch follows it.
-      Send(task.conn, StreamOp(task.conn, *req), op, task.read_at);
+      StreamOp(task.conn, *req, task.read_at);  // answered at once, never gated
       continue;
     }
     net::Dispatched d = net::Dispatch(engine_, *req, task.conn->role(), last_now_);
@@ -998,8 +1001,15 @@ void Server::Impl::EngineLoop() {
   }
 }
 
-std::vector<uint8_t> Server::Impl::StreamOp(const std::shared_ptr<Connection>& conn,
-                                            const wire::Request& req) {
+void Server::Impl::StreamOp(const std::shared_ptr<Connection>& conn, const wire::Request& req,
+                            SteadyTime read_at) {
+  const auto op = static_cast<uint8_t>(req.op_type());
+  std::optional<std::vector<uint8_t>> frame = StreamAnswer(conn, req, read_at);
+  if (frame) Send(conn, *std::move(frame), op, read_at);
+}
+
+std::optional<std::vector<uint8_t>> Server::Impl::StreamAnswer(
+    const std::shared_ptr<Connection>& conn, const wire::Request& req, SteadyTime read_at) {
   const uint64_t id = req.id();
   if (engine_.streams == nullptr) {
     return net::ErrorFrame(id, absl::FailedPreconditionError("this server has no change streams"));
@@ -1008,11 +1018,14 @@ std::vector<uint8_t> Server::Impl::StreamOp(const std::shared_ptr<Connection>& c
     const absl::Status s = engine_.streams->Unsubscribe(conn.get(), u->subscription());
     if (!s.ok()) return net::ErrorFrame(id, s);
     flatbuffers::FlatBufferBuilder fbb(64);
+    auto empty = wire::CreateEmpty(fbb);
     wire::ResponseBuilder rb(fbb);
     rb.add_id(id);
     rb.add_code(wire::StatusCode::OK);
+    rb.add_result_type(wire::Result::Empty);
+    rb.add_result(empty.Union());
     fbb.FinishSizePrefixed(rb.Finish());
-    return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+    return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
   }
   const wire::Subscribe* sub = req.op_as_Subscribe();
   if (sub == nullptr) return net::ErrorFrame(id, absl::InvalidArgumentError("no operation"));
@@ -1050,20 +1063,25 @@ std::vector<uint8_t> Server::Impl::StreamOp(const std::shared_ptr<Connection>& c
                                    "from_lsn is an LSN, or -1 for \"from now\""));
   }
   if (sub->from_lsn() >= 0) from = static_cast<uint64_t>(sub->from_lsn());
+  // The answer goes out (is posted to the network thread) before the
+  // subscription can be delivered to, so it precedes the first batch.
   uint64_t start = 0;
-  absl::StatusOr<uint64_t> subscription =
-      engine_.streams->Subscribe(conn, id, filter, from, &start);
+  absl::StatusOr<uint64_t> subscription = engine_.streams->Subscribe(
+      conn, id, filter, from, &start, [&](uint64_t subscription, uint64_t start_lsn) {
+        flatbuffers::FlatBufferBuilder fbb(128);
+        auto result = wire::CreateSubscribeResult(fbb, subscription, start_lsn);
+        wire::ResponseBuilder rb(fbb);
+        rb.add_id(id);
+        rb.add_code(wire::StatusCode::OK);
+        rb.add_result_type(wire::Result::SubscribeResult);
+        rb.add_result(result.Union());
+        fbb.FinishSizePrefixed(rb.Finish());
+        Send(conn, {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()},
+             static_cast<uint8_t>(req.op_type()), read_at);
+      });
   if (!subscription.ok()) return net::ErrorFrame(id, subscription.status());
-  flatbuffers::FlatBufferBuilder fbb(128);
-  auto result = wire::CreateSubscribeResult(fbb, *subscription, start);
-  wire::ResponseBuilder rb(fbb);
-  rb.add_id(id);
-  rb.add_code(wire::StatusCode::OK);
-  rb.add_result_type(wire::Result::SubscribeResult);
-  rb.add_result(result.Union());
-  fbb.FinishSizePrefixed(rb.Finish());
   release_cv_.notify_one();
-  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+  return std::nullopt;
 }
 
 // Releases gated responses as the WAL acknowledges what they saw (or fails
@@ -1100,7 +1118,10 @@ void Server::Impl::ReleaseDurable() {
       const uint64_t last = streams->stats().last_lsn;
       target = target == 0 ? last : std::min(target, last);
     }
-    if (target == 0) continue;
+    if (target == 0) {  // nothing committed yet: only ends to push
+      if (deliver) deliver_up_to(0);
+      continue;
+    }
     const uint64_t acked = engine_.wal->WaitAcknowledged(target, std::chrono::milliseconds(5));
     const absl::Status wal = engine_.wal->status();
     // Answers first: a writer's acknowledgement must not wait behind the

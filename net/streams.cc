@@ -193,10 +193,10 @@ void ChangeStreams::Publish(uint64_t lsn, Timestamp commit_time, std::vector<Cha
   if (has_subscribers_.load(std::memory_order_relaxed) && wake_) wake_();
 }
 
-absl::StatusOr<uint64_t> ChangeStreams::Subscribe(std::shared_ptr<StreamOutlet> out,
-                                                  uint64_t request_id, const StreamFilter& filter,
-                                                  std::optional<uint64_t> from_lsn,
-                                                  uint64_t* start_lsn) {
+absl::StatusOr<uint64_t> ChangeStreams::Subscribe(
+    std::shared_ptr<StreamOutlet> out, uint64_t request_id, const StreamFilter& filter,
+    std::optional<uint64_t> from_lsn, uint64_t* start_lsn,
+    const std::function<void(uint64_t id, uint64_t start_lsn)>& accepted) {
   if (!enabled()) {
     return absl::FailedPreconditionError(
         "change streams are off on this server (--stream_retention_mb=0)");
@@ -252,6 +252,7 @@ absl::StatusOr<uint64_t> ChangeStreams::Subscribe(std::shared_ptr<StreamOutlet> 
     sub->catching_up.store(source.has_value());
     through = history_after_;  // the history has what follows
     sub->out->open_streams.fetch_add(1);
+    if (accepted) accepted(sub->id, from);
     subs_.push_back(sub);
     has_subscribers_.store(true, std::memory_order_relaxed);
   }

@@ -126,9 +126,13 @@ class ChangeStreams final : public CommitSink {
   // history is caught up from the WAL (set_wal_source); OUT_OF_RANGE when
   // the files no longer reach back that far, RESOURCE_EXHAUSTED while
   // another catch-up runs; INVALID_ARGUMENT when past the last commit.
-  absl::StatusOr<uint64_t> Subscribe(std::shared_ptr<StreamOutlet> out, uint64_t request_id,
-                                     const StreamFilter& filter, std::optional<uint64_t> from_lsn,
-                                     uint64_t* start_lsn);
+  // `accepted` (may be empty) is called with the id and start just before
+  // the subscription can be delivered to: its answer must be on its way
+  // before the first batch.
+  absl::StatusOr<uint64_t> Subscribe(
+      std::shared_ptr<StreamOutlet> out, uint64_t request_id, const StreamFilter& filter,
+      std::optional<uint64_t> from_lsn, uint64_t* start_lsn,
+      const std::function<void(uint64_t id, uint64_t start_lsn)>& accepted = nullptr);
   // Ends `out`'s subscription `id` (its last batch says "unsubscribed").
   absl::Status Unsubscribe(const StreamOutlet* out, uint64_t id);
 

@@ -143,9 +143,9 @@ absl::StatusOr<rpc::StreamEvent> Subscription::Next(std::chrono::milliseconds ti
       TryResume(deadline);
       continue;
     }
-    const auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   deadline - Clock::now()),
-                               std::chrono::milliseconds(0));
+    const auto left =
+        std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
+                 std::chrono::milliseconds(0));
     absl::StatusOr<Reply> reply = stream_->Next(left);
     if (reply.ok()) {
       Take(*reply);

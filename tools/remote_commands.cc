@@ -113,27 +113,34 @@ std::string Suggestions(const std::string& word) {
 RemoteSession::RemoteSession(RemoteOptions options) : options_(std::move(options)) {}
 RemoteSession::~RemoteSession() = default;
 
-int RemoteSession::Connect(bool announce) {
-  if (client_ != nullptr) return kExitOk;
-  const std::string& server = options_.server;
+absl::StatusOr<ClientOptions> ToClientOptions(const RemoteOptions& options) {
+  const std::string& server = options.server;
   const size_t colon = server.rfind(':');
   uint32_t port = 0;
   if (colon == std::string::npos || colon == 0 ||
       !absl::SimpleAtoi(absl::string_view(server).substr(colon + 1), &port) || port == 0 ||
       port > 65535) {
-    return Usage(StrCat("--server=", server, " is not HOST:PORT"));
+    return absl::InvalidArgumentError(StrCat("--server=", server, " is not HOST:PORT"));
   }
   std::string host = server.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  auto client = Client::Connect({.host = host,
-                                 .port = static_cast<uint16_t>(port),
-                                 .token = options_.token,
-                                 .client_name = "voxctl",
-                                 .timeout = options_.timeout,
-                                 .tls = options_.tls,
-                                 .tls_ca_file = options_.tls_ca_file});
+  return ClientOptions{.host = host,
+                       .port = static_cast<uint16_t>(port),
+                       .token = options.token,
+                       .client_name = "voxctl",
+                       .timeout = options.timeout,
+                       .tls = options.tls,
+                       .tls_ca_file = options.tls_ca_file};
+}
+
+int RemoteSession::Connect(bool announce) {
+  if (client_ != nullptr) return kExitOk;
+  absl::StatusOr<ClientOptions> client_options = ToClientOptions(options_);
+  if (!client_options.ok()) return Usage(Message(client_options.status()));
+  const std::string& server = options_.server;
+  auto client = Client::Connect(*client_options);
   if (!client.ok()) return Failed(client.status());
   client_ = *std::move(client);
   if (announce) {

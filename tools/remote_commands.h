@@ -16,14 +16,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "net/client.h"
 #include "net/rpc.h"
 #include "tools/voxctl_output.h"
 #include "tools/voxctl_report.h"
 
 namespace vox {
-
-class Client;
-class Reply;
 
 // What voxctl exits with, and what a shell command returns.
 enum ExitCode : int {
@@ -80,6 +79,10 @@ class RemoteSession {
 
 // `voxctl call ARGS...`.
 int RunCall(const std::vector<std::string>& args, const RemoteOptions& options);
+
+// The client options `options` name (--server split into host and port),
+// or INVALID_ARGUMENT.
+absl::StatusOr<ClientOptions> ToClientOptions(const RemoteOptions& options);
 
 // The commands a line may start with besides operation names: shortcuts,
 // ops, help, schema (for the shell's completion).

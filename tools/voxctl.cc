@@ -18,6 +18,7 @@
 //   voxctl ops | help OP                       the operations and their fields
 //   voxctl shell                               the same, one line at a time
 //   voxctl schema show|diff FILE|apply FILE    schema migrations (tools/voxctl_migration.h)
+//   voxctl watch room ID|user ID|table NAME    a change stream as it comes (tools/voxctl_watch.h)
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -50,6 +51,7 @@
 #include "tools/remote_commands.h"
 #include "tools/voxctl_schema.h"
 #include "tools/voxctl_shell.h"
+#include "tools/voxctl_watch.h"
 #include "wal/change_codec.h"
 #include "engine/ops/migration.h"
 #include "wal/checkpoint.h"
@@ -88,6 +90,13 @@ ABSL_FLAG(std::string, chart_column, "", "--chart: the value column to draw (def
 ABSL_FLAG(std::string, chart_table, "", "--chart: the report table to draw (default: the first)");
 ABSL_FLAG(std::string, chart_type, "",
           "--chart: line or bar (default: line above 12 buckets, else bar)");
+ABSL_FLAG(int64_t, from_lsn, -1,
+          "watch: print the events of transactions after this LSN (-1: from now); also "
+          "spelled --from-lsn");
+ABSL_FLAG(int64_t, count, 0, "watch: exit 0 after this many events (0: no limit)");
+ABSL_FLAG(double, idle_exit, 0,
+          "watch: exit 0 after this many seconds without an event (0: never); also spelled "
+          "--idle-exit");
 ABSL_FLAG(bool, confirm_destructive, false,
           "schema apply: let a migration's destructive steps (narrow, drop) run; also "
           "spelled --confirm-destructive");
@@ -717,6 +726,10 @@ constexpr char kUsage[] =
     "  schema diff FILE               what the migration in FILE would change (a dry run)\n"
     "  schema apply FILE [--confirm-destructive]\n"
     "                                 apply the migration in FILE (admin; - reads stdin)\n"
+    "  watch room ID | user ID | table NAME|'*' [--from-lsn=N] [--count=N] [--idle-exit=S]\n"
+    "                                 print changes as they commit, one line each (table or\n"
+    "                                 --format=json lines); resumes by itself after a lost\n"
+    "                                 connection; --from-lsn=N starts after LSN N\n"
     "  flags: --server=HOST:PORT (127.0.0.1:7070) --token_file=PATH | --token=NAME:SECRET\n"
     "         --tls [--tls_ca=CA.pem]\n"
     "         --timeout_ms=10000 --format=table|json|csv (--json = --format=json)\n"
@@ -896,6 +909,23 @@ int Remote(const std::string& command, const std::vector<std::string>& args) {
     std::fprintf(stderr, "voxctl: %s\n", Message(options.status()).c_str());
     return kExitUsage;
   }
+  if (command == "watch") {
+    const int64_t from = absl::GetFlag(FLAGS_from_lsn);
+    const double idle = absl::GetFlag(FLAGS_idle_exit);
+    if (from < -1) {
+      std::fprintf(stderr, "voxctl: --from-lsn must be an LSN, or -1 for from now\n");
+      return kExitUsage;
+    }
+    if (idle < 0 || idle > 1e9) {
+      std::fprintf(stderr, "voxctl: --idle-exit must be 0 (never) or a number of seconds\n");
+      return kExitUsage;
+    }
+    return voxctl::RunWatch(
+        args, *options,
+        {.from_lsn = from < 0 ? std::nullopt : std::optional<uint64_t>(from),
+         .count = absl::GetFlag(FLAGS_count),
+         .idle_exit = std::chrono::milliseconds(static_cast<int64_t>(idle * 1000))});
+  }
   if (command == "shell") {
     if (!args.empty()) {
       std::fprintf(stderr, "voxctl: shell takes no arguments\n");
@@ -928,11 +958,22 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
-  // The documented spelling of `schema apply`'s flag; Abseil's names take '_'.
-  std::string confirm_flag = "--confirm_destructive";
+  // The documented spellings with '-' (`schema apply --confirm-destructive`,
+  // `watch --from-lsn=N --idle-exit=S`); Abseil's names take '_'.
+  std::vector<std::string> respelled;
+  respelled.reserve(argc);
   for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--") break;
-    if (std::string_view(argv[i]) == "--confirm-destructive") argv[i] = confirm_flag.data();
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    for (const std::string_view dashed : {"--confirm-destructive", "--from-lsn", "--idle-exit"}) {
+      if (arg == dashed || (arg.starts_with(dashed) && arg[dashed.size()] == '=')) {
+        std::string flag(arg);
+        for (size_t c = 2; c < dashed.size(); ++c) {
+          if (flag[c] == '-') flag[c] = '_';
+        }
+        argv[i] = respelled.emplace_back(std::move(flag)).data();
+      }
+    }
   }
   if (int rc = vox::CheckFlags(argc, argv); rc != 0) return rc;
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
@@ -957,7 +998,7 @@ int main(int argc, char** argv) {
   if (args.size() >= 2) {
     const std::string command = args[1];
     if (command == "call" || command == "shell" || command == "ops" || command == "help" ||
-        command == "schema") {
+        command == "schema" || command == "watch") {
       return vox::Remote(command, std::vector<std::string>(args.begin() + 2, args.end()));
     }
   }

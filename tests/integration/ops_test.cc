@@ -95,7 +95,9 @@ const std::vector<ClientOp>& ClientOps() {
       VOX_CLIENT_OP(SearchUsers), VOX_CLIENT_OP(SearchRooms), VOX_CLIENT_OP(SearchCallSessions),
       VOX_CLIENT_OP(SearchParticipants), VOX_CLIENT_OP(SearchModeration),
       VOX_CLIENT_OP(SearchAudit), VOX_CLIENT_OP(SearchTransfers),
-      VOX_CLIENT_OP(SearchNotifications), VOX_CLIENT_OP(HandRaiseQueue)};
+      VOX_CLIENT_OP(SearchNotifications), VOX_CLIENT_OP(HandRaiseQueue),
+      // Change streams (tests/integration/subscription_test.cc tests them).
+      VOX_CLIENT_OP(Subscribe), VOX_CLIENT_OP(Unsubscribe)};
   return ops;
 }
 #undef VOX_CLIENT_OP
@@ -1102,6 +1104,16 @@ TEST_F(OpsTest, SearchesRun) {
 }
 
 // ---- Batches ----
+
+// A plain call of Subscribe gets its answer (the pushed batches that follow
+// are dropped by a client that did not open a stream); Unsubscribe ends it
+// once.
+TEST_F(OpsTest, SubscribeAndUnsubscribe) {
+  const rpc::Subscribed sub = Ok(rpc::Subscribe{.room_id = room_});
+  EXPECT_GT(sub.subscription, 0u);
+  Ok(rpc::Unsubscribe{sub.subscription});
+  EXPECT_EQ(Code(rpc::Unsubscribe{sub.subscription}), StatusCode::kNotFound);
+}
 
 TEST_F(OpsTest, BatchRunsAsOneTransaction) {
   Batch batch;
