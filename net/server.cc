@@ -1015,17 +1015,22 @@ std::optional<std::vector<uint8_t>> Server::Impl::StreamAnswer(
     return net::ErrorFrame(id, absl::FailedPreconditionError("this server has no change streams"));
   }
   if (const wire::Unsubscribe* u = req.op_as_Unsubscribe()) {
-    const absl::Status s = engine_.streams->Unsubscribe(conn.get(), u->subscription());
+    // The answer goes out before the stream's last batch can.
+    const absl::Status s =
+        engine_.streams->Unsubscribe(conn.get(), u->subscription(), [&] {
+          flatbuffers::FlatBufferBuilder fbb(64);
+          auto empty = wire::CreateEmpty(fbb);
+          wire::ResponseBuilder rb(fbb);
+          rb.add_id(id);
+          rb.add_code(wire::StatusCode::OK);
+          rb.add_result_type(wire::Result::Empty);
+          rb.add_result(empty.Union());
+          fbb.FinishSizePrefixed(rb.Finish());
+          Send(conn, {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()},
+               static_cast<uint8_t>(req.op_type()), read_at);
+        });
     if (!s.ok()) return net::ErrorFrame(id, s);
-    flatbuffers::FlatBufferBuilder fbb(64);
-    auto empty = wire::CreateEmpty(fbb);
-    wire::ResponseBuilder rb(fbb);
-    rb.add_id(id);
-    rb.add_code(wire::StatusCode::OK);
-    rb.add_result_type(wire::Result::Empty);
-    rb.add_result(empty.Union());
-    fbb.FinishSizePrefixed(rb.Finish());
-    return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+    return std::nullopt;
   }
   const wire::Subscribe* sub = req.op_as_Subscribe();
   if (sub == nullptr) return net::ErrorFrame(id, absl::InvalidArgumentError("no operation"));

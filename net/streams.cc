@@ -38,6 +38,7 @@ struct ChangeStreams::Subscription {
   // Its events come from the files (a WAL catch-up) for now: the catch-up
   // thread owns the fields above until it clears this (release).
   std::atomic<bool> catching_up{false};
+  uint64_t through = 0;  // a catch-up's end: the history is pinned after it
 };
 
 namespace {
@@ -184,7 +185,8 @@ void ChangeStreams::Publish(uint64_t lsn, Timestamp commit_time, std::vector<Cha
     history_.push_back(std::move(commit));
     history_bytes_ += bytes;
     last_lsn_ = lsn;
-    while (history_bytes_ > options_.retention_bytes && history_.size() > 1) {
+    while (history_bytes_ > options_.retention_bytes && history_.size() > 1 &&
+           (history_.front()->lsn <= pin_lsn_ || history_bytes_ > 2 * options_.retention_bytes)) {
       history_bytes_ -= history_.front()->bytes;
       history_after_ = history_.front()->lsn;
       history_.pop_front();
@@ -251,6 +253,8 @@ absl::StatusOr<uint64_t> ChangeStreams::Subscribe(
     sub->last_push = Clock::now();
     sub->catching_up.store(source.has_value());
     through = history_after_;  // the history has what follows
+    sub->through = through;
+    if (source) pin_lsn_ = std::min(pin_lsn_, through);  // until Deliver recomputes it
     sub->out->open_streams.fetch_add(1);
     if (accepted) accepted(sub->id, from);
     subs_.push_back(sub);
@@ -284,6 +288,12 @@ void ChangeStreams::CatchUp(std::shared_ptr<Subscription> sub, uint64_t snapshot
   // Pushes the batch once the connection has room (the same bound as live
   // delivery; a client that takes nothing for stall_limit fell behind).
   auto flush = [&]() -> bool {
+    // Only what the WAL acknowledged (the files may hold a record not yet
+    // synced).
+    while (wal_source_.acknowledged_lsn && wal_source_.acknowledged_lsn() < reached) {
+      if (cancelled()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     const auto since = Clock::now();
     while (s.out->unsent_bytes() >= options_.buffer_bytes) {
       if (cancelled()) return false;
@@ -345,7 +355,8 @@ void ChangeStreams::CatchUp(std::shared_ptr<Subscription> sub, uint64_t snapshot
   if (wake_) wake_();
 }
 
-absl::Status ChangeStreams::Unsubscribe(const StreamOutlet* out, uint64_t id) {
+absl::Status ChangeStreams::Unsubscribe(const StreamOutlet* out, uint64_t id,
+                                        const std::function<void()>& accepted) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& s) {
@@ -354,6 +365,7 @@ absl::Status ChangeStreams::Unsubscribe(const StreamOutlet* out, uint64_t id) {
     if (it == subs_.end()) {
       return absl::NotFoundError(StrCat("no subscription ", id, " on this connection"));
     }
+    if (accepted) accepted();
     (*it)->unsubscribe.store(true);
   }
   if (wake_) wake_();
@@ -388,10 +400,16 @@ bool ChangeStreams::Deliver(uint64_t durable) {
     subs = subs_;
     history_after = history_after_;
     limit = std::min(durable, last_lsn_);
-    uint64_t from = limit;
+    uint64_t from = limit, pin = UINT64_MAX;
     for (const auto& s : subs) {
-      if (!s->catching_up.load(std::memory_order_acquire)) from = std::min(from, s->cursor);
+      if (s->catching_up.load(std::memory_order_acquire)) {
+        pin = std::min(pin, s->through);
+      } else {
+        from = std::min(from, s->cursor);
+        pin = std::min(pin, s->cursor);
+      }
     }
+    pin_lsn_ = pin;
     from = std::max(from, history_after);
     auto first = std::lower_bound(history_.begin(), history_.end(), from + 1,
                                   [](const auto& c, uint64_t lsn) { return c->lsn < lsn; });
@@ -518,6 +536,7 @@ bool ChangeStreams::Deliver(uint64_t durable) {
     for (auto it = gone; it != subs_.end(); ++it) recent_ends_.emplace_back(now, (*it)->cursor);
     subs_.erase(gone, subs_.end());
     has_subscribers_.store(!subs_.empty(), std::memory_order_relaxed);
+    if (subs_.empty()) pin_lsn_ = UINT64_MAX;
   }
   if (now - last_hold_update_ >= std::chrono::seconds(1)) {
     last_hold_update_ = now;
@@ -572,6 +591,7 @@ void ChangeStreams::EndAll(std::string_view why) {
   }
   subs_.clear();
   has_subscribers_.store(false, std::memory_order_relaxed);
+  pin_lsn_ = UINT64_MAX;
 }
 
 ChangeStreams::Stats ChangeStreams::stats() const {

@@ -60,6 +60,8 @@ class StreamOutlet {
 
 struct StreamOptions {
   // History kept for resuming, in bytes of events; 0: change streams off.
+  // While a subscriber is behind it (reading a backlog, or caught up from
+  // the WAL) the history keeps what it has yet to read, up to twice this.
   size_t retention_bytes = size_t{64} << 20;
   // Per subscription: bytes handed to its connection and not yet sent.
   size_t buffer_bytes = size_t{4} << 20;
@@ -82,6 +84,8 @@ struct WalSource {
   std::string data_dir;
   Uuid database_id;
   Checkpointer* checkpointer = nullptr;  // holds; may be null
+  // The last LSN the WAL acknowledged (what may be delivered); empty: all.
+  std::function<uint64_t()> acknowledged_lsn;
 };
 
 // What a subscription follows.
@@ -134,7 +138,10 @@ class ChangeStreams final : public CommitSink {
       std::optional<uint64_t> from_lsn, uint64_t* start_lsn,
       const std::function<void(uint64_t id, uint64_t start_lsn)>& accepted = nullptr);
   // Ends `out`'s subscription `id` (its last batch says "unsubscribed").
-  absl::Status Unsubscribe(const StreamOutlet* out, uint64_t id);
+  // `accepted` (may be empty) is called before that batch can be pushed:
+  // the answer goes first.
+  absl::Status Unsubscribe(const StreamOutlet* out, uint64_t id,
+                           const std::function<void()>& accepted = nullptr);
 
   // The delivery thread: pushes what each subscription may have of the
   // commits up to `durable`, ends the ones that fell behind, drops the
@@ -182,6 +189,9 @@ class ChangeStreams final : public CommitSink {
   mutable std::mutex mu_;
   std::deque<std::shared_ptr<const Commit>> history_;  // guarded by mu_, by LSN
   uint64_t history_after_ = 0;                         // guarded by mu_
+  // Kept for subscribers: the history is not trimmed past this LSN (under
+  // twice the retention); the delivery thread's last minimum of cursors.
+  uint64_t pin_lsn_ = UINT64_MAX;                       // guarded by mu_
   bool history_started_ = false;                       // guarded by mu_
   uint64_t last_lsn_ = 0;                              // guarded by mu_
   size_t history_bytes_ = 0;                           // guarded by mu_

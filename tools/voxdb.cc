@@ -217,7 +217,10 @@ int Main() {
     streams.set_wal_source({.io = &io,
                             .data_dir = dir,
                             .database_id = report->database_id,
-                            .checkpointer = &checkpointer});
+                            .checkpointer = &checkpointer,
+                            .acknowledged_lsn = [w = wal.get()] {
+                              return w->WaitAcknowledged(UINT64_MAX, std::chrono::microseconds(0));
+                            }});
   }
   // Engine-thread housekeeping: checkpoints on their schedule, time-based work.
   const CheckpointPolicy policy{.interval_seconds = absl::GetFlag(FLAGS_checkpoint_interval_s),

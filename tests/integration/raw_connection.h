@@ -11,13 +11,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <deque>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "gtest/gtest.h"
 #include "net/protocol.h"
+#include "schema/types.h"
 #include "schema/voxdb_generated.h"
 
 namespace vox {
@@ -156,6 +163,272 @@ class ParsedResponse {
   std::string storage_;
   bool valid_ = false;
 };
+
+// ---- Change streams (docs/streams.md) on a raw socket ----
+
+inline std::string SubscribeFrame(uint64_t id, const std::optional<Uuid>& room,
+                                  const std::optional<Uuid>& user, const std::string& table,
+                                  int64_t from_lsn) {
+  flatbuffers::FlatBufferBuilder fbb(128);
+  const wire::Uuid r = room ? wire::Uuid(room->hi, room->lo) : wire::Uuid();
+  const wire::Uuid u = user ? wire::Uuid(user->hi, user->lo) : wire::Uuid();
+  auto sub = wire::CreateSubscribe(fbb, room ? &r : nullptr, user ? &u : nullptr,
+                                   table.empty() ? 0 : fbb.CreateString(table), from_lsn);
+  wire::RequestBuilder rb(fbb);
+  rb.add_id(id);
+  rb.add_op_type(wire::Op::Subscribe);
+  rb.add_op(sub.Union());
+  fbb.FinishSizePrefixed(rb.Finish());
+  return FinishedFrame(fbb);
+}
+
+inline std::string UnsubscribeFrame(uint64_t id, uint64_t subscription) {
+  flatbuffers::FlatBufferBuilder fbb(64);
+  auto unsub = wire::CreateUnsubscribe(fbb, subscription);
+  wire::RequestBuilder rb(fbb);
+  rb.add_id(id);
+  rb.add_op_type(wire::Op::Unsubscribe);
+  rb.add_op(unsub.Union());
+  fbb.FinishSizePrefixed(rb.Finish());
+  return FinishedFrame(fbb);
+}
+
+// One StreamEvent, decoded.
+struct RawStreamEvent {
+  uint64_t lsn = 0;
+  int64_t commit_time = 0;
+  std::string table;
+  Uuid id;
+  bool deleted = false;
+  std::string row, action;
+  bool operator==(const RawStreamEvent&) const = default;
+};
+
+// A pushed EventBatch, decoded, with the Response's id.
+struct RawEventBatch {
+  uint64_t request_id = 0, subscription = 0;
+  std::vector<RawStreamEvent> events;
+  uint64_t last_lsn = 0;
+  std::string ended;
+};
+
+// `r` as an EventBatch; nullopt for any other answer.
+inline std::optional<RawEventBatch> AsEventBatch(const ParsedResponse& r) {
+  if (!r.valid() || r->code() != wire::StatusCode::OK) return std::nullopt;
+  const wire::EventBatch* b = r->result_as_EventBatch();
+  if (b == nullptr) return std::nullopt;
+  RawEventBatch out{.request_id = r->id(),
+                    .subscription = b->subscription(),
+                    .last_lsn = b->last_lsn(),
+                    .ended = b->ended() ? b->ended()->str() : ""};
+  if (b->events() != nullptr) {
+    for (const wire::StreamEvent* e : *b->events()) {
+      RawStreamEvent ev{.lsn = e->lsn(),
+                        .commit_time = e->commit_time(),
+                        .table = e->table() ? e->table()->str() : "",
+                        .deleted = e->deleted(),
+                        .row = e->row() ? e->row()->str() : "",
+                        .action = e->action() ? e->action()->str() : ""};
+      if (e->id() != nullptr) ev.id = Uuid{e->id()->hi(), e->id()->lo()};
+      out.events.push_back(std::move(ev));
+    }
+  }
+  return out;
+}
+
+// A raw connection past its Hello, that sorts the frames it reads by
+// request id: answers and pushed batches of several requests may
+// interleave.
+class RawSubscriber {
+ public:
+  explicit RawSubscriber(uint16_t port, int timeout_ms = 10000) : conn_(port, timeout_ms) {
+    if (conn_.fd() < 0 || !conn_.Send(HelloFrame(kProtocolVersion, ""))) return;
+    const ParsedResponse hello(conn_.Receive());
+    ok_ = hello.valid() && hello->code() == wire::StatusCode::OK;
+  }
+  bool ok() const { return ok_; }
+  RawConnection& conn() { return conn_; }
+
+  // Sends `frame` (request `id`) and returns its answer.
+  ParsedResponse Call(const std::string& frame, uint64_t id) {
+    if (!conn_.Send(frame)) return ParsedResponse("");
+    return NextFor(id);
+  }
+  // Sends Subscribe (request `id`) and returns its answer. The protocol
+  // has the answer come first, then the stream's batches; batches that
+  // came before it anyway are kept for NextFor, in order, and counted in
+  // batches_before_answer().
+  ParsedResponse Subscribe(const std::optional<Uuid>& room, const std::optional<Uuid>& user,
+                           const std::string& table, int64_t from_lsn, uint64_t id = 11) {
+    if (!conn_.Send(SubscribeFrame(id, room, user, table, from_lsn))) return ParsedResponse("");
+    std::deque<ParsedResponse> early;
+    while (true) {
+      ParsedResponse r = NextFor(id);
+      if (r.valid() && r->code() == wire::StatusCode::OK && r->result_as_EventBatch() != nullptr) {
+        early.push_back(std::move(r));
+        ++batches_before_answer_;
+        continue;
+      }
+      held_.insert(held_.begin(), std::make_move_iterator(early.begin()),
+                   std::make_move_iterator(early.end()));
+      return r;
+    }
+  }
+  size_t batches_before_answer() const { return batches_before_answer_; }
+  // The next frame with request id `id`: one read earlier, else from the
+  // socket (frames of other ids read meanwhile are held). Invalid on a
+  // timeout or a closed connection.
+  ParsedResponse NextFor(uint64_t id) {
+    for (auto it = held_.begin(); it != held_.end(); ++it) {
+      if ((*it)->id() == id) {
+        ParsedResponse r = std::move(*it);
+        held_.erase(it);
+        return r;
+      }
+    }
+    while (true) {
+      ParsedResponse r(conn_.Receive());
+      if (!r.valid()) return r;
+      if (r->id() == id) return r;
+      held_.push_back(std::move(r));
+    }
+  }
+  // Frames read for other ids, oldest first.
+  std::deque<ParsedResponse>& held() { return held_; }
+
+ private:
+  RawConnection conn_;
+  bool ok_ = false;
+  std::deque<ParsedResponse> held_;
+  size_t batches_before_answer_ = 0;
+};
+
+// One subscription's stream on a RawSubscriber: reads its batches and
+// checks what every stream promises, batch by batch (a failure is a test
+// failure): events of a batch in nondecreasing LSN order, all after the
+// previous batch's last_lsn (so a transaction never spans batches and none
+// comes twice) and at most the batch's own last_lsn; last_lsn never goes
+// back; nothing after the batch that ends the stream.
+class RawStream {
+ public:
+  // `from_lsn`, `subscription`: the SubscribeResult's (0: taken from the
+  // first batch).
+  RawStream(RawSubscriber& sub, uint64_t request_id, uint64_t from_lsn, uint64_t subscription = 0)
+      : sub_(sub), request_id_(request_id), last_lsn_(from_lsn), subscription_(subscription) {}
+
+  // Reads batches until `done()` holds (checked before each read), the
+  // stream ends or nothing comes within the connection's timeout; returns
+  // done().
+  bool ReadUntil(const std::function<bool()>& done) {
+    while (!done()) {
+      if (!ended_.empty()) return false;
+      if (!ReadOne()) return false;
+    }
+    return true;
+  }
+  // Every transaction up to `lsn` delivered.
+  bool ReadThrough(uint64_t lsn) {
+    return ReadUntil([&] { return last_lsn_ >= lsn; });
+  }
+  // At least `n` events delivered.
+  bool ReadEvents(size_t n) {
+    return ReadUntil([&] { return events_.size() >= n; });
+  }
+  // Until the batch that ends the stream.
+  bool ReadToEnd() {
+    while (ended_.empty()) {
+      if (!ReadOne()) return false;
+    }
+    return true;
+  }
+  // Reads one batch; false on a timeout, a closed connection or a frame
+  // that is not an EventBatch.
+  bool ReadOne() {
+    const ParsedResponse r = sub_.NextFor(request_id_);
+    if (!r.valid()) return false;
+    const std::optional<RawEventBatch> b = AsEventBatch(r);
+    if (!b) {
+      ADD_FAILURE() << "stream " << request_id_ << ": not an EventBatch (code "
+                    << static_cast<int>(r->code()) << " " << r.message() << ")";
+      return false;
+    }
+    Add(*b);
+    return true;
+  }
+
+  const std::vector<RawStreamEvent>& events() const { return events_; }
+  uint64_t last_lsn() const { return last_lsn_; }
+  const std::string& ended() const { return ended_; }
+  size_t batches() const { return batches_; }
+  uint64_t subscription() const { return subscription_; }
+  // The distinct LSNs of the events, in order.
+  std::vector<uint64_t> Lsns() const {
+    std::vector<uint64_t> out;
+    for (const RawStreamEvent& e : events_) {
+      if (out.empty() || out.back() != e.lsn) out.push_back(e.lsn);
+    }
+    return out;
+  }
+
+ private:
+  void Add(const RawEventBatch& b) {
+    ++batches_;
+    if (!ended_.empty()) ADD_FAILURE() << "a batch after the stream ended (" << ended_ << ")";
+    if (subscription_ == 0) subscription_ = b.subscription;
+    EXPECT_EQ(b.subscription, subscription_);
+    EXPECT_GE(b.last_lsn, last_lsn_) << "last_lsn went back";
+    uint64_t prev = 0;
+    for (const RawStreamEvent& e : b.events) {
+      EXPECT_GT(e.lsn, last_lsn_) << "event of LSN " << e.lsn << " after a batch through "
+                                  << last_lsn_ << " (" << e.table << ")";
+      EXPECT_LE(e.lsn, b.last_lsn) << "event past its batch's last_lsn";
+      EXPECT_GE(e.lsn, prev) << "LSNs out of order in a batch";
+      prev = e.lsn;
+      events_.push_back(e);
+    }
+    if (!b.ended.empty()) ended_ = b.ended;
+    last_lsn_ = std::max(last_lsn_, b.last_lsn);
+  }
+
+  RawSubscriber& sub_;
+  const uint64_t request_id_;
+  uint64_t last_lsn_;
+  uint64_t subscription_ = 0;
+  std::vector<RawStreamEvent> events_;
+  std::string ended_;
+  size_t batches_ = 0;
+};
+
+// One line per event: LSN, table, action.
+inline std::string DescribeEvents(const std::vector<RawStreamEvent>& events) {
+  std::string out;
+  for (const RawStreamEvent& e : events) {
+    out += std::to_string(e.lsn) + " " + e.table + (e.action.empty() ? "" : " " + e.action) +
+           (e.deleted ? " (deleted)" : "") + "\n";
+  }
+  return out;
+}
+
+// Subscribes `sub` (request `id`), expecting success (a test failure
+// otherwise); the stream.
+inline RawStream OpenRawStream(RawSubscriber& sub, const std::optional<Uuid>& room,
+                               const std::optional<Uuid>& user, const std::string& table,
+                               int64_t from_lsn, uint64_t id = 11) {
+  const ParsedResponse r = sub.Subscribe(room, user, table, from_lsn, id);
+  uint64_t from = 0, subscription = 0;
+  if (!r.valid()) {
+    ADD_FAILURE() << "no answer to Subscribe";
+  } else if (r->code() != wire::StatusCode::OK || r->result_as_SubscribeResult() == nullptr) {
+    ADD_FAILURE() << "Subscribe: " << static_cast<int>(r->code()) << " " << r.message();
+  } else {
+    from = r->result_as_SubscribeResult()->from_lsn();
+    subscription = r->result_as_SubscribeResult()->subscription();
+    if (from_lsn >= 0) {
+      EXPECT_EQ(from, static_cast<uint64_t>(from_lsn));
+    }
+  }
+  return RawStream(sub, id, from, subscription);
+}
 
 }  // namespace vox
 

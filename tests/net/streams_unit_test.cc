@@ -166,6 +166,23 @@ TEST_F(StreamsUnitTest, ASubscriberLeftBehindByTheHistoryIsEndedWithItsLsn) {
   EXPECT_EQ(out->open_streams.load(), 0);
 }
 
+TEST_F(StreamsUnitTest, TheHistoryKeepsWhatASubscriberHasYetToReadUpToTwiceItsSize) {
+  Start({.retention_bytes = 16 << 10});
+  auto out = std::make_shared<FakeOutlet>();
+  ASSERT_TRUE(Subscribe(out, 1, {}, std::nullopt).ok());
+  streams_->Deliver(UINT64_MAX);  // its cursor, at 0, pins the history
+  out->unsent = size_t{64} << 20;  // and it reads nothing for now
+  int registered = 0;
+  while (streams_->stats().history_bytes <= (16 << 10)) Register(StrCat("user", registered++));
+  EXPECT_EQ(streams_->stats().history_after_lsn, 0u);  // over the retention, nothing dropped
+  while (streams_->stats().history_after_lsn == 0) Register(StrCat("user", registered++));
+  EXPECT_LE(streams_->stats().history_bytes, size_t{32} << 10);  // the hard bound: twice
+  streams_->Deliver(UINT64_MAX);
+  const auto got = out->Take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].ended.rfind("fell behind at LSN 0", 0), 0u) << got[0].ended;
+}
+
 TEST_F(StreamsUnitTest, AFullConnectionIsEndedOnlyAfterTheStallLimit) {
   Start({.buffer_bytes = 64 << 10, .stall_limit = std::chrono::milliseconds(50)});
   auto slow = std::make_shared<FakeOutlet>(), fast = std::make_shared<FakeOutlet>();
