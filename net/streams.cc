@@ -584,6 +584,7 @@ void ChangeStreams::EndAll(std::string_view why) {
   if (hold_lsn_ != 0 && wal_source_.checkpointer != nullptr) {
     wal_source_.checkpointer->Release(hold_lsn_);
     hold_lsn_ = 0;
+    hold_for_stats_.store(0, std::memory_order_relaxed);
   }
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& s : subs_) {

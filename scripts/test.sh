@@ -10,7 +10,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export VOX_ASSERTS=ON
 # The tests whose code runs on more than one thread.
 threaded_tests=(wal_wal_writer_test wal_recovery_test dispatch_test crash_test server_test client_test metrics_test
-                reports_test hostile_test kill9_server_test schema_evolution_test)
+                reports_test hostile_test kill9_server_test schema_evolution_test streams_test
+                streams_resume_test subscription_test)
 if [[ ${1:-} == --tsan ]]; then
   # A race aborts the process that saw it: a test fails, or a server it
   # started dies and the test fails on the lost connection.

@@ -8,6 +8,8 @@
 #include "engine/ops/rooms.h"
 #include "schema/voxdb_generated.h"
 #include "tests/engine/test_util.h"
+#include "tests/wal/wal_test_util.h"
+#include "wal/checkpoint.h"
 
 namespace vox {
 namespace {
@@ -224,6 +226,41 @@ TEST_F(StreamsUnitTest, UnsubscribeAndClosedConnectionsEndTheirStreams) {
   EXPECT_EQ(streams_->stats().subscriptions, 0u);
   EXPECT_EQ(a->open_streams.load(), 0);
   EXPECT_EQ(b->open_streams.load(), 0);
+}
+
+// Subscribers behind the log's end hold the WAL (and a snapshot before it)
+// through the checkpointer, within wal_hold_bytes of changes.
+TEST_F(StreamsUnitTest, ASubscriberBehindHoldsTheWalWithinTheLimit) {
+  testing::TempDir dir;
+  Checkpointer checkpointer(PosixFileIo(), dir.path(), Uuid{1, 2}, 1);
+  Start({});
+  streams_->set_wal_source({.io = &PosixFileIo(), .data_dir = dir.path(),
+                            .database_id = Uuid{1, 2}, .checkpointer = &checkpointer});
+  Register("ann");
+  Register("bob");
+  auto slow = std::make_shared<FakeOutlet>();
+  ASSERT_TRUE(Subscribe(slow, 1, {}, std::nullopt).ok());  // from LSN 2
+  slow->unsent = size_t{64} << 20;                          // reads nothing
+  Register("cat");
+  streams_->Deliver(UINT64_MAX);
+  EXPECT_EQ(streams_->stats().wal_hold_lsn, 2u);
+  streams_->EndAll("the server is stopping");
+  EXPECT_EQ(streams_->stats().wal_hold_lsn, 0u);  // released
+}
+
+TEST_F(StreamsUnitTest, NoHoldFurtherBehindThanTheLimit) {
+  testing::TempDir dir;
+  Checkpointer checkpointer(PosixFileIo(), dir.path(), Uuid{1, 2}, 1);
+  Start({.wal_hold_bytes = 1024});
+  streams_->set_wal_source({.io = &PosixFileIo(), .data_dir = dir.path(),
+                            .database_id = Uuid{1, 2}, .checkpointer = &checkpointer});
+  Register("ann");
+  auto slow = std::make_shared<FakeOutlet>();
+  ASSERT_TRUE(Subscribe(slow, 1, {}, std::nullopt).ok());  // from LSN 1
+  slow->unsent = size_t{64} << 20;
+  for (const char* name : {"bob", "cat", "dan"}) Register(name);  // > 1 KiB of events
+  streams_->Deliver(UINT64_MAX);
+  EXPECT_EQ(streams_->stats().wal_hold_lsn, 0u);
 }
 
 TEST_F(StreamsUnitTest, OffMeansNoHistoryAndSubscribeIsRefused) {
