@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "bench/bench_workload.h"
+#include "bench/null_io.h"
 #include "bench/voxbench/histogram.h"
 #include "benchmark/benchmark.h"
 #include "engine/ops/queries.h"
@@ -558,41 +559,6 @@ BENCHMARK(BM_RoomStream)
     ->Unit(benchmark::kMillisecond);
 
 // ---- The engine thread's cost per commit ----
-
-// A file system that accepts everything and keeps nothing (as txn_bench's).
-class NullFileIo final : public FileIo {
- public:
-  absl::StatusOr<int> Open(const std::string& path, int flags) override {
-    if ((flags & O_CREAT) == 0) return ErrnoStatus(ENOENT, StrCat("open ", path));
-    return next_fd_++;
-  }
-  absl::Status Close(int) override { return absl::OkStatus(); }
-  absl::StatusOr<size_t> PWrite(int, const void*, size_t n, uint64_t) override { return n; }
-  absl::StatusOr<size_t> PRead(int, void*, size_t, uint64_t) override { return size_t{0}; }
-  absl::Status DataSync(int) override { return absl::OkStatus(); }
-  absl::Status Sync(int) override { return absl::OkStatus(); }
-  absl::StatusOr<uint64_t> FileSize(int) override { return uint64_t{0}; }
-  absl::Status Truncate(int, uint64_t) override { return absl::OkStatus(); }
-  absl::Status Rename(const std::string&, const std::string&) override { return absl::OkStatus(); }
-  absl::Status Unlink(const std::string& path) override {
-    return ErrnoStatus(ENOENT, StrCat("unlink ", path));
-  }
-  absl::Status SyncDir(const std::string&) override { return absl::OkStatus(); }
-  absl::Status MakeDir(const std::string&) override { return absl::OkStatus(); }
-  absl::StatusOr<std::vector<std::string>> List(const std::string&) override {
-    return std::vector<std::string>{};
-  }
-
- private:
-  int next_fd_ = 100;
-};
-
-class NullLogDevice final : public LogDevice {
- public:
-  absl::Status WriteAndSync(int, const char*, size_t, uint64_t, bool) override {
-    return absl::OkStatus();
-  }
-};
 
 struct Engine {
   std::unique_ptr<Database> db;

@@ -1,10 +1,8 @@
 #include "engine/change_events.h"
 
-#include <mutex>
-#include <set>
-
 #include "absl/container/flat_hash_set.h"
 #include "engine/ops/generic.h"
+#include "schema/catalog.h"
 
 namespace vox {
 namespace {
@@ -64,21 +62,10 @@ void Route(const Database& db, TableId t, RowId r, ChangeEvent* e) {
 
 }  // namespace
 
-// Interned: a table a migration drops may still be named by events in a
-// stream's history.
-const std::string* InternTableName(std::string_view name) {
-  static auto* mu = new std::mutex;
-  static auto* names = new std::set<std::string, std::less<>>;
-  std::lock_guard<std::mutex> lock(*mu);
-  auto it = names->find(name);
-  if (it == names->end()) it = names->emplace(name).first;
-  return &*it;
-}
-
 ChangeEvent RowEvent(const Database& db, TableId t, RowId r, bool deleted) {
   ChangeEvent e;
   e.table = t;
-  e.table_name = InternTableName(db.table(t).name());
+  e.table_name = InternName(db.table(t).name());
   e.id = db.table(t).id(r);
   e.deleted = deleted;
   if (!deleted) e.row = RowToJson(db, t, r);

@@ -19,7 +19,9 @@ namespace vox {
 
 struct ChangeEvent {
   TableId table{};
-  const std::string* table_name = nullptr;  // interned: kept for the process's life
+  // Interned (InternName): a table a migration drops may still be named by
+  // events in a stream's history.
+  const std::string* table_name = nullptr;
   bool deleted = false;
   Uuid id;
   std::string row;     // the after-image as RowToJson gives it (no secrets); empty if deleted
@@ -30,9 +32,6 @@ struct ChangeEvent {
   Uuid room;
   Uuid users[2];
 };
-
-// `name`, interned for events (never freed).
-const std::string* InternTableName(std::string_view name);
 
 // The event of row `r` of table `t` as it stands: routed, with its JSON
 // image unless `deleted` (then only routed: call it before the row is

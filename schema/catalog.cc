@@ -23,10 +23,10 @@ AddedNames& Added() {
   return *names;
 }
 
-// Every name a slot has held, interned: a slot renamed (a migration applied,
-// undone, and another applied in its place) may still be read through the
-// old pointer, so names are never freed, and a name used again is stored once.
-const std::string* Intern(std::string_view name) {
+
+}  // namespace
+
+const std::string* InternName(std::string_view name) {
   static auto* mu = new std::mutex;
   static auto* names = new std::set<std::string, std::less<>>;
   std::lock_guard<std::mutex> lock(*mu);
@@ -34,8 +34,6 @@ const std::string* Intern(std::string_view name) {
   if (it == names->end()) it = names->emplace(name).first;
   return &*it;
 }
-
-}  // namespace
 
 std::string_view EnumValueName(EnumId id, size_t value) {
   const EnumDef& e = GetEnum(id);
@@ -58,7 +56,9 @@ void NameAddedEnumValue(EnumId id, size_t value, std::string_view name) {
   std::atomic<const std::string*>& slot = Added()[static_cast<size_t>(id)][value];
   const std::string* old = slot.load(std::memory_order_acquire);
   if (old != nullptr && *old == name) return;
-  slot.store(Intern(name), std::memory_order_release);
+  // Interned: a slot renamed (a migration applied, undone, and another
+  // applied in its place) may still be read through the old pointer.
+  slot.store(InternName(name), std::memory_order_release);
 }
 
 std::string_view ColumnTypeName(ColumnType type) {

@@ -3,6 +3,7 @@
 #define VOXDB_SCHEMA_CATALOG_H_
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -18,6 +19,10 @@ absl::StatusOr<uint8_t> ParseEnumValue(EnumId id, std::string_view name);
 
 // Names value `value` of enum `id` for EnumValueName (a migration added it).
 void NameAddedEnumValue(EnumId id, size_t value, std::string_view name);
+// `name`, stored once for the life of the process (never freed): for names
+// read from other threads after what named them is gone (a dropped table,
+// an undone enum value). Thread-safe.
+const std::string* InternName(std::string_view name);
 
 // Bits a column of `type` takes in an ordered index key (0: not indexable).
 int OrderedKeyBits(ColumnType type);

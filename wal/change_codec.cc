@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "engine/ops/migration.h"
+#include "schema/catalog.h"
 #include "schema/str.h"
 
 namespace vox::wal {
@@ -204,7 +205,7 @@ absl::Status ApplyTransaction(Database& db, std::string_view payload,
       if (fresh) {
         ChangeEvent e;
         e.table = c.table;
-        e.table_name = InternTableName(db.table(c.table).name());
+        e.table_name = InternName(db.table(c.table).name());
         e.id = c.id;
         events->push_back(std::move(e));
       }
