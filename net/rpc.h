@@ -1127,6 +1127,7 @@ struct StreamEvent {
   Uuid id;
   bool deleted = false;
   std::string row, action;
+  bool operator==(const StreamEvent&) const = default;
 };
 // The answer to Subscribe: the subscription's id on this connection and
 // the LSN after which its events start.

@@ -24,6 +24,7 @@
 
 #include "gtest/gtest.h"
 #include "net/protocol.h"
+#include "net/rpc.h"
 #include "schema/types.h"
 #include "schema/voxdb_generated.h"
 
@@ -193,21 +194,11 @@ inline std::string UnsubscribeFrame(uint64_t id, uint64_t subscription) {
   return FinishedFrame(fbb);
 }
 
-// One StreamEvent, decoded.
-struct RawStreamEvent {
-  uint64_t lsn = 0;
-  int64_t commit_time = 0;
-  std::string table;
-  Uuid id;
-  bool deleted = false;
-  std::string row, action;
-  bool operator==(const RawStreamEvent&) const = default;
-};
-
-// A pushed EventBatch, decoded, with the Response's id.
+// A pushed EventBatch, decoded (rpc::DecodeEventBatch), with the
+// Response's id.
 struct RawEventBatch {
   uint64_t request_id = 0, subscription = 0;
-  std::vector<RawStreamEvent> events;
+  std::vector<rpc::StreamEvent> events;
   uint64_t last_lsn = 0;
   std::string ended;
 };
@@ -215,25 +206,13 @@ struct RawEventBatch {
 // `r` as an EventBatch; nullopt for any other answer.
 inline std::optional<RawEventBatch> AsEventBatch(const ParsedResponse& r) {
   if (!r.valid() || r->code() != wire::StatusCode::OK) return std::nullopt;
-  const wire::EventBatch* b = r->result_as_EventBatch();
-  if (b == nullptr) return std::nullopt;
-  RawEventBatch out{.request_id = r->id(),
-                    .subscription = b->subscription(),
-                    .last_lsn = b->last_lsn(),
-                    .ended = b->ended() ? b->ended()->str() : ""};
-  if (b->events() != nullptr) {
-    for (const wire::StreamEvent* e : *b->events()) {
-      RawStreamEvent ev{.lsn = e->lsn(),
-                        .commit_time = e->commit_time(),
-                        .table = e->table() ? e->table()->str() : "",
-                        .deleted = e->deleted(),
-                        .row = e->row() ? e->row()->str() : "",
-                        .action = e->action() ? e->action()->str() : ""};
-      if (e->id() != nullptr) ev.id = Uuid{e->id()->hi(), e->id()->lo()};
-      out.events.push_back(std::move(ev));
-    }
-  }
-  return out;
+  absl::StatusOr<rpc::EventBatchInfo> b = rpc::DecodeEventBatch(*r.operator->());
+  if (!b.ok()) return std::nullopt;
+  return RawEventBatch{.request_id = r->id(),
+                       .subscription = b->subscription,
+                       .events = std::move(b->events),
+                       .last_lsn = b->last_lsn,
+                       .ended = std::move(b->ended)};
 }
 
 // A raw connection past its Hello, that sorts the frames it reads by
@@ -356,7 +335,7 @@ class RawStream {
     return true;
   }
 
-  const std::vector<RawStreamEvent>& events() const { return events_; }
+  const std::vector<rpc::StreamEvent>& events() const { return events_; }
   uint64_t last_lsn() const { return last_lsn_; }
   const std::string& ended() const { return ended_; }
   size_t batches() const { return batches_; }
@@ -364,7 +343,7 @@ class RawStream {
   // The distinct LSNs of the events, in order.
   std::vector<uint64_t> Lsns() const {
     std::vector<uint64_t> out;
-    for (const RawStreamEvent& e : events_) {
+    for (const rpc::StreamEvent& e : events_) {
       if (out.empty() || out.back() != e.lsn) out.push_back(e.lsn);
     }
     return out;
@@ -378,7 +357,7 @@ class RawStream {
     EXPECT_EQ(b.subscription, subscription_);
     EXPECT_GE(b.last_lsn, last_lsn_) << "last_lsn went back";
     uint64_t prev = 0;
-    for (const RawStreamEvent& e : b.events) {
+    for (const rpc::StreamEvent& e : b.events) {
       EXPECT_GT(e.lsn, last_lsn_) << "event of LSN " << e.lsn << " after a batch through "
                                   << last_lsn_ << " (" << e.table << ")";
       EXPECT_LE(e.lsn, b.last_lsn) << "event past its batch's last_lsn";
@@ -394,15 +373,15 @@ class RawStream {
   const uint64_t request_id_;
   uint64_t last_lsn_;
   uint64_t subscription_ = 0;
-  std::vector<RawStreamEvent> events_;
+  std::vector<rpc::StreamEvent> events_;
   std::string ended_;
   size_t batches_ = 0;
 };
 
 // One line per event: LSN, table, action.
-inline std::string DescribeEvents(const std::vector<RawStreamEvent>& events) {
+inline std::string DescribeEvents(const std::vector<rpc::StreamEvent>& events) {
   std::string out;
-  for (const RawStreamEvent& e : events) {
+  for (const rpc::StreamEvent& e : events) {
     out += std::to_string(e.lsn) + " " + e.table + (e.action.empty() ? "" : " " + e.action) +
            (e.deleted ? " (deleted)" : "") + "\n";
   }

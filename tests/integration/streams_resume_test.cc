@@ -30,7 +30,7 @@ namespace vox {
 namespace {
 
 using std::chrono::milliseconds;
-using Events = std::vector<RawStreamEvent>;
+using Events = std::vector<rpc::StreamEvent>;
 
 // Registers users name_0 .. name_{n-1} (with a `bio_bytes` bio), many
 // requests in flight at once; their ids. Every call must succeed.
@@ -81,7 +81,7 @@ std::vector<uint64_t> Range(uint64_t after, uint64_t last) {
 
 Events After(const Events& events, uint64_t lsn, uint64_t through = UINT64_MAX) {
   Events out;
-  for (const RawStreamEvent& e : events) {
+  for (const rpc::StreamEvent& e : events) {
     if (e.lsn > lsn && e.lsn <= through) out.push_back(e);
   }
   return out;
@@ -92,7 +92,7 @@ std::vector<int> CountUsers(const Events& events, const std::vector<Uuid>& ids) 
   std::vector<int> out;
   for (const Uuid& id : ids) {
     int n = 0;
-    for (const RawStreamEvent& e : events) n += e.table == "users" && e.id == id;
+    for (const rpc::StreamEvent& e : events) n += e.table == "users" && e.id == id;
     out.push_back(n);
   }
   return out;
@@ -186,7 +186,7 @@ TEST_F(StreamsResumeTest, ResumingAfterADroppedConnectionMissesAndRepeatsNothing
 
   // What the two streams delivered, in order.
   Events received = a.events();
-  for (const RawStreamEvent& e : b.events()) received.push_back(e);
+  for (const rpc::StreamEvent& e : b.events()) received.push_back(e);
   for (size_t i = 1; i < received.size(); ++i) {
     ASSERT_GE(received[i].lsn, received[i - 1].lsn) << i;
     ASSERT_FALSE(received[i].lsn == received[i - 1].lsn &&
@@ -222,7 +222,7 @@ TEST_F(StreamsResumeTest, ResumingAfterADroppedConnectionMissesAndRepeatsNothing
   ASSERT_TRUE(scan.ok()) << scan.status().message();
   // Received, grouped the same way.
   std::vector<Record> delivered;
-  for (const RawStreamEvent& e : received) {
+  for (const rpc::StreamEvent& e : received) {
     if (delivered.empty() || delivered.back().lsn != e.lsn) {
       delivered.push_back({e.lsn, e.commit_time, ""});
     }
@@ -502,7 +502,7 @@ TEST_F(StreamsResumeTest, AStalledSubscriberIsCutOffWhileOthersKeepUp) {
   RawStream t = OpenRawStream(again, std::nullopt, std::nullopt, "*", static_cast<int64_t>(x));
   ASSERT_TRUE(t.ReadThrough(last));
   Events whole = s.events();
-  for (const RawStreamEvent& e : t.events()) whole.push_back(e);
+  for (const rpc::StreamEvent& e : t.events()) whole.push_back(e);
   EXPECT_EQ(whole, r.events());
 }
 
@@ -554,7 +554,7 @@ TEST_F(StreamsResumeTest, AThousandSubscribersToOneBusyRoomAllGetEveryEvent) {
       return;
     }
     if (!b->ended.empty()) s.ended = b->ended;
-    for (const RawStreamEvent& e : b->events) {
+    for (const rpc::StreamEvent& e : b->events) {
       if (s.lsns.empty() || s.lsns.back() != e.lsn) s.lsns.push_back(e.lsn);
       s.events.push_back(std::hash<std::string>()(StrCat(e.lsn, "|", e.table, "|", FormatUuid(e.id),
                                                          "|", e.deleted, "|", e.action, "|", e.row,

@@ -19,12 +19,12 @@
 namespace vox {
 namespace {
 
-using Events = std::vector<RawStreamEvent>;
+using Events = std::vector<rpc::StreamEvent>;
 
 // Events grouped by transaction (LSN), in order.
 std::vector<Events> ByTransaction(const Events& events) {
   std::vector<Events> out;
-  for (const RawStreamEvent& e : events) {
+  for (const rpc::StreamEvent& e : events) {
     if (out.empty() || out.back().front().lsn != e.lsn) out.emplace_back();
     out.back().push_back(e);
   }
@@ -34,15 +34,15 @@ std::vector<Events> ByTransaction(const Events& events) {
 // The audit actions among `events`, in order.
 std::vector<std::string> Actions(const Events& events) {
   std::vector<std::string> out;
-  for (const RawStreamEvent& e : events) {
+  for (const rpc::StreamEvent& e : events) {
     if (e.table == "audit_logs") out.push_back(e.action);
   }
   return out;
 }
 
 // The event of `table` (and row `id`, unless nil) in `events`.
-const RawStreamEvent* Find(const Events& events, const std::string& table, const Uuid& id = {}) {
-  for (const RawStreamEvent& e : events) {
+const rpc::StreamEvent* Find(const Events& events, const std::string& table, const Uuid& id = {}) {
+  for (const rpc::StreamEvent& e : events) {
     if (e.table == table && (id.IsNil() || e.id == id)) return &e;
   }
   return nullptr;
@@ -55,7 +55,7 @@ bool HasField(const std::string& row, const std::string& name, const std::string
 std::string Quoted(const std::string& s) { return StrCat("\"", s, "\""); }
 std::string Quoted(const Uuid& u) { return Quoted(FormatUuid(u)); }
 
-bool Mentions(const RawStreamEvent& e, const Uuid& id) {
+bool Mentions(const rpc::StreamEvent& e, const Uuid& id) {
   return e.id == id || e.row.find(FormatUuid(id)) != std::string::npos;
 }
 
@@ -134,7 +134,7 @@ TEST_F(StreamsTest, ARoomStreamCarriesEveryKindOfChangeInOrder) {
   })) << DescribeEvents(stream.events());
   const Events& events = stream.events();
   // Only this room's rows.
-  for (const RawStreamEvent& e : events) {
+  for (const rpc::StreamEvent& e : events) {
     EXPECT_TRUE(Mentions(e, r)) << e.table << " " << e.row;
     EXPECT_FALSE(Mentions(e, noise.room_id)) << e.table << " " << e.row;
   }
@@ -157,7 +157,7 @@ TEST_F(StreamsTest, ARoomStreamCarriesEveryKindOfChangeInOrder) {
 
   // Each operation's rows, as it left them.
   auto participant = [&](size_t txn, const Uuid& id) -> std::string {
-    const RawStreamEvent* e = Find(txns[txn], "room_participants", id);
+    const rpc::StreamEvent* e = Find(txns[txn], "room_participants", id);
     EXPECT_NE(e, nullptr) << "transaction " << txn << ":\n" << DescribeEvents(txns[txn]);
     return e != nullptr ? e->row : "";
   };
@@ -179,13 +179,13 @@ TEST_F(StreamsTest, ARoomStreamCarriesEveryKindOfChangeInOrder) {
   EXPECT_TRUE(HasField(participant(8, kicked_p.participant_id), "is_kicked", "true"));
   EXPECT_FALSE(HasField(participant(8, kicked_p.participant_id), "left_at", "null"));
   EXPECT_TRUE(HasField(participant(10, banned_p.participant_id), "is_banned", "true"));
-  const RawStreamEvent* started = Find(txns[11], "recordings", rec);
+  const rpc::StreamEvent* started = Find(txns[11], "recordings", rec);
   ASSERT_NE(started, nullptr) << DescribeEvents(txns[11]);
   EXPECT_TRUE(HasField(started->row, "status", Quoted("STARTED"))) << started->row;
-  const RawStreamEvent* stopped = Find(txns[12], "recordings", rec);
+  const rpc::StreamEvent* stopped = Find(txns[12], "recordings", rec);
   ASSERT_NE(stopped, nullptr) << DescribeEvents(txns[12]);
   EXPECT_TRUE(HasField(stopped->row, "status", Quoted("STOPPED"))) << stopped->row;
-  const RawStreamEvent* session = Find(txns[13], "call_sessions", call);
+  const rpc::StreamEvent* session = Find(txns[13], "call_sessions", call);
   ASSERT_NE(session, nullptr) << DescribeEvents(txns[13]);
   EXPECT_TRUE(HasField(session->row, "status", Quoted("CONNECTING"))) << session->row;
   EXPECT_TRUE(Actions(txns[13]).empty());
@@ -253,13 +253,13 @@ TEST_F(StreamsTest, AUserStreamCarriesWhatConcernsThemAndNothingElse) {
   ASSERT_TRUE(a.ReadUntil([&] { return has(a, "notifications", last); }))
       << DescribeEvents(a.events());
   // Every event is about alice: her rows, or her wallet's.
-  for (const RawStreamEvent& e : a.events()) {
+  for (const rpc::StreamEvent& e : a.events()) {
     EXPECT_TRUE(Mentions(e, alice.user_id) || Mentions(e, alice.wallet_id))
         << e.table << " " << e.row;
   }
   const Events& ev = a.events();
   // In the order they were made.
-  std::vector<const RawStreamEvent*> wanted = {Find(ev, "notifications", invite.notification_id),
+  std::vector<const rpc::StreamEvent*> wanted = {Find(ev, "notifications", invite.notification_id),
                                                Find(ev, "notifications", missed),
                                                Find(ev, "transactions", top_up.transfer_id),
                                                Find(ev, "transactions", gift.transfer_id),
@@ -279,13 +279,13 @@ TEST_F(StreamsTest, AUserStreamCarriesWhatConcernsThemAndNothingElse) {
   EXPECT_TRUE(HasField(wanted[4]->row, "target_user_id", Quoted(alice.user_id)));
   // Her wallet's balance moved with the top-up and the gift.
   int wallet_events = 0;
-  for (const RawStreamEvent& e : ev) {
+  for (const rpc::StreamEvent& e : ev) {
     wallet_events += e.table == "wallets" && e.id == alice.wallet_id;
   }
   EXPECT_GE(wallet_events, 2) << DescribeEvents(ev);
   // Her mute, as her participation's after-image.
   bool muted = false;
-  for (const RawStreamEvent& e : ev) {
+  for (const rpc::StreamEvent& e : ev) {
     muted |= e.id == part.participant_id && HasField(e.row, "is_muted", "true");
   }
   EXPECT_TRUE(muted) << DescribeEvents(ev);
@@ -298,13 +298,13 @@ TEST_F(StreamsTest, AUserStreamCarriesWhatConcernsThemAndNothingElse) {
   // Bob's stream: the gift (received), his warning; not alice's top-up.
   ASSERT_TRUE(b.ReadUntil([&] { return has(b, "moderation_actions", bob_warning); }))
       << DescribeEvents(b.events());
-  const RawStreamEvent* received = Find(b.events(), "transactions", gift.transfer_id);
+  const rpc::StreamEvent* received = Find(b.events(), "transactions", gift.transfer_id);
   ASSERT_NE(received, nullptr) << DescribeEvents(b.events());
   EXPECT_EQ(received->lsn, Find(ev, "transactions", gift.transfer_id)->lsn);
   EXPECT_EQ(received->row, Find(ev, "transactions", gift.transfer_id)->row);
   EXPECT_FALSE(has(b, "transactions", top_up.transfer_id));
   EXPECT_FALSE(has(b, "moderation_actions", warning));
-  for (const RawStreamEvent& e : b.events()) {
+  for (const rpc::StreamEvent& e : b.events()) {
     EXPECT_TRUE(Mentions(e, bob.user_id) || Mentions(e, bob.wallet_id)) << e.table << " " << e.row;
   }
 }
@@ -344,7 +344,7 @@ TEST_F(StreamsTest, TableStreamsCarryEveryChangeAsAfterImages) {
   for (uint64_t l = from + 1; l <= last; ++l) expected.push_back(l);
   EXPECT_EQ(lsns, expected);
   EXPECT_EQ(lsns.size(), static_cast<size_t>(ops));
-  for (const RawStreamEvent& e : all.events()) {
+  for (const rpc::StreamEvent& e : all.events()) {
     if (e.deleted) {
       EXPECT_EQ(e.row, "") << e.table;
     } else {
@@ -354,7 +354,7 @@ TEST_F(StreamsTest, TableStreamsCarryEveryChangeAsAfterImages) {
   }
   // "users": exactly the users events of "*".
   Events users_of_all;
-  for (const RawStreamEvent& e : all.events()) {
+  for (const rpc::StreamEvent& e : all.events()) {
     if (e.table == "users") users_of_all.push_back(e);
   }
   EXPECT_EQ(users.events(), users_of_all) << DescribeEvents(users.events());
@@ -369,8 +369,8 @@ TEST_F(StreamsTest, TableStreamsCarryEveryChangeAsAfterImages) {
   ASSERT_NE(Find(profile, "users", u1.user_id), nullptr);
   EXPECT_TRUE(HasField(Find(profile, "users", u1.user_id)->row, "bio", Quoted("hello")));
   // A hard delete: the key, no image.
-  std::vector<const RawStreamEvent*> cat;
-  for (const RawStreamEvent& e : all.events()) {
+  std::vector<const rpc::StreamEvent*> cat;
+  for (const rpc::StreamEvent& e : all.events()) {
     if (e.id == category) cat.push_back(&e);
   }
   ASSERT_EQ(cat.size(), 2u) << DescribeEvents(all.events());
@@ -381,15 +381,15 @@ TEST_F(StreamsTest, TableStreamsCarryEveryChangeAsAfterImages) {
   EXPECT_EQ(cat[1]->row, "");
   EXPECT_GT(cat[1]->lsn, cat[0]->lsn);
   // Soft deletes: the row stays, with deleted_at set.
-  const RawStreamEvent* note_deleted = nullptr;
-  for (const RawStreamEvent& e : all.events()) {
+  const rpc::StreamEvent* note_deleted = nullptr;
+  for (const rpc::StreamEvent& e : all.events()) {
     if (e.id == note) note_deleted = &e;
   }
   ASSERT_NE(note_deleted, nullptr);
   EXPECT_FALSE(note_deleted->deleted);
   EXPECT_FALSE(HasField(note_deleted->row, "deleted_at", "null")) << note_deleted->row;
-  const RawStreamEvent* u2_deleted = nullptr;
-  for (const RawStreamEvent& e : users.events()) {
+  const rpc::StreamEvent* u2_deleted = nullptr;
+  for (const rpc::StreamEvent& e : users.events()) {
     if (e.id == u2.user_id) u2_deleted = &e;
   }
   ASSERT_NE(u2_deleted, nullptr);
@@ -505,7 +505,7 @@ TEST_F(StreamsTest, ASubscribedConnectionServesOtherRequests) {
             (std::vector<std::string>{"USER_JOINED", "HAND_RAISED", "USER_MUTED"}));
   ASSERT_TRUE(users_stream.ReadUntil(
       [&] { return Find(users_stream.events(), "users", late.user_id) != nullptr; }));
-  for (const RawStreamEvent& e : users_stream.events()) EXPECT_EQ(e.table, "users");
+  for (const rpc::StreamEvent& e : users_stream.events()) EXPECT_EQ(e.table, "users");
 }
 
 // Unsubscribe: answered OK, then the stream's last batch says
@@ -593,7 +593,7 @@ TEST_F(StreamsTest, StreamsWorkWithoutAWal) {
   for (uint64_t l = from + 1; l <= from + 21; ++l) expected.push_back(l);
   EXPECT_EQ(all.Lsns(), expected);
   for (size_t i = 0; i < users.size(); ++i) {
-    const RawStreamEvent* e = Find(all.events(), "users", users[i]);
+    const rpc::StreamEvent* e = Find(all.events(), "users", users[i]);
     ASSERT_NE(e, nullptr) << i;
     EXPECT_EQ(e->lsn, from + 1 + i);
   }
@@ -604,7 +604,7 @@ TEST_F(StreamsTest, StreamsWorkWithoutAWal) {
       OpenRawStream(again, std::nullopt, std::nullopt, "*", static_cast<int64_t>(from + 10));
   ASSERT_TRUE(resumed.ReadThrough(from + 21));
   Events tail;
-  for (const RawStreamEvent& e : all.events()) {
+  for (const rpc::StreamEvent& e : all.events()) {
     if (e.lsn > from + 10) tail.push_back(e);
   }
   EXPECT_EQ(resumed.events(), tail);
