@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "bench/bench_log.h"
 #include "benchmark/benchmark.h"
 #include "net/client.h"
 #include "schema/str.h"
@@ -22,13 +23,10 @@ namespace vox {
 namespace {
 
 struct Fixture {
-  std::string dir;
   std::unique_ptr<Database> db;
   GeneratedData data;
   std::vector<Uuid> users;  // active users' ids, read before the server owns the db
-  std::unique_ptr<UringLogDevice> device;
-  std::unique_ptr<WalWriter> wal;
-  std::unique_ptr<WalCommitSink> sink;
+  std::unique_ptr<BenchLog> log;
   std::unique_ptr<Checkpointer> checkpointer;
   std::unique_ptr<Server> server;
 };
@@ -36,22 +34,16 @@ struct Fixture {
 Fixture& Get() {
   static Fixture* f = [] {
     auto* fx = new Fixture;
-    char tmpl[] = "/tmp/voxdb-server-bench-XXXXXX";
-    fx->dir = ::mkdtemp(tmpl);
     fx->db = std::make_unique<Database>(WorkloadDatabaseOptions(42));
     const char* env = std::getenv("VOX_BENCH_SCALE");
     fx->data = *GenerateWorkload(*fx->db, {.scale = env ? std::atof(env) : 0.01});
     for (RowId u : fx->data.active_users) fx->users.push_back(fx->db->table(TableId::users).id(u));
-    const Uuid id = *LoadOrCreateIdentity(PosixFileIo(), fx->dir, true);
-    fx->device = std::move(*UringLogDevice::Create());
-    fx->wal = std::move(*WalWriter::Open(PosixFileIo(), *fx->device,
-                                         {.dir = WalDir(fx->dir), .database_id = id}, {}));
-    fx->sink = std::make_unique<WalCommitSink>(*fx->wal);
-    fx->db->set_commit_sink(fx->sink.get());
-    fx->checkpointer = std::make_unique<Checkpointer>(PosixFileIo(), fx->dir, id, 1);
+    fx->log = OpenBenchLog("server-bench", *fx->db);
+    const Uuid id = fx->log->database_id;
+    fx->checkpointer = std::make_unique<Checkpointer>(PosixFileIo(), fx->log->dir, id, 1);
     fx->server = std::move(*Server::Start({.port = 0}, {.db = fx->db.get(),
-                                                        .wal = fx->wal.get(),
-                                                        .sink = fx->sink.get(),
+                                                        .wal = fx->log->wal.get(),
+                                                        .sink = fx->log->sink.get(),
                                                         .checkpointer = fx->checkpointer.get(),
                                                         .database_id = id,
                                                         .durability = Durability::kFsync}));
@@ -88,7 +80,7 @@ void BM_32Clients(benchmark::State& state) {
   const int depth = static_cast<int>(state.range(0));
   constexpr int kClients = 32, kPerClient = 512;
   static std::atomic<uint64_t> key{0};  // the database lives across runs
-  const WalWriter::Stats wal_before = f.wal->stats();
+  const WalWriter::Stats wal_before = f.log->wal->stats();
   std::atomic<bool> failed{false};
   std::string error;
   for (auto _ : state) {
@@ -125,7 +117,7 @@ void BM_32Clients(benchmark::State& state) {
     if (done.load() != kClients * kPerClient) return state.SkipWithError(error.c_str());
     state.SetItemsProcessed(state.items_processed() + done.load());
   }
-  const WalWriter::Stats wal = f.wal->stats();
+  const WalWriter::Stats wal = f.log->wal->stats();
   if (kWrites && wal.syncs > wal_before.syncs) {
     // Group commit: transactions made durable per fdatasync.
     state.counters["txn_per_sync"] = static_cast<double>(wal.records - wal_before.records) /

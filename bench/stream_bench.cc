@@ -54,6 +54,7 @@
 #include "bench/bench_workload.h"
 #include "bench/null_io.h"
 #include "bench/voxbench/histogram.h"
+#include "bench/bench_log.h"
 #include "benchmark/benchmark.h"
 #include "engine/ops/queries.h"
 #include "engine/ops/rooms.h"
@@ -127,15 +128,12 @@ BusyRoom PickBusyRoom(const Database& db, const GeneratedData& data) {
 // ---- The server fixture ----
 
 struct Fixture {
-  std::string dir;
   std::unique_ptr<Database> db;
   GeneratedData data;
   Uuid room;
   bool hand_allowed = false;
   std::vector<Participant> people;  // their state, carried across runs
-  std::unique_ptr<UringLogDevice> device;
-  std::unique_ptr<WalWriter> wal;
-  std::unique_ptr<WalCommitSink> sink;
+  std::unique_ptr<BenchLog> log;
   std::unique_ptr<ChangeStreams> streams;
   std::unique_ptr<Checkpointer> checkpointer;
   std::unique_ptr<Server> server;
@@ -152,8 +150,6 @@ Fixture& ServerFixture() {
   static Fixture* f = [] {
     RaiseFileLimit();
     auto* fx = new Fixture;
-    char tmpl[] = "/tmp/voxdb-stream-bench-XXXXXX";
-    fx->dir = ::mkdtemp(tmpl);
     BenchWorkload w = LoadBenchWorkload(0.01);
     fx->db = std::move(w.db);
     fx->data = std::move(w.data);
@@ -163,19 +159,15 @@ Fixture& ServerFixture() {
     fx->people = std::move(busy.people);
     std::cerr << "busy room: " << fx->people.size() << " participants writing, hand raising "
               << (fx->hand_allowed ? "allowed" : "not allowed") << "\n";
-    const Uuid id = *LoadOrCreateIdentity(PosixFileIo(), fx->dir, true);
-    fx->device = std::move(*UringLogDevice::Create());
-    fx->wal = std::move(*WalWriter::Open(PosixFileIo(), *fx->device,
-                                         {.dir = WalDir(fx->dir), .database_id = id}, {}));
-    fx->sink = std::make_unique<WalCommitSink>(*fx->wal);
-    fx->db->set_commit_sink(fx->sink.get());
+    fx->log = OpenBenchLog("stream-bench", *fx->db);
+    const Uuid id = fx->log->database_id;
     fx->streams = std::make_unique<ChangeStreams>(StreamOptions{});
-    fx->streams->Attach(*fx->db, fx->sink.get(), 0);
-    fx->checkpointer = std::make_unique<Checkpointer>(PosixFileIo(), fx->dir, id, 1);
+    fx->streams->Attach(*fx->db, fx->log->sink.get(), 0);
+    fx->checkpointer = std::make_unique<Checkpointer>(PosixFileIo(), fx->log->dir, id, 1);
     auto server =
         Server::Start({.port = 0, .max_connections = 4096}, {.db = fx->db.get(),
-                                                             .wal = fx->wal.get(),
-                                                             .sink = fx->sink.get(),
+                                                             .wal = fx->log->wal.get(),
+                                                             .sink = fx->log->sink.get(),
                                                              .checkpointer = fx->checkpointer.get(),
                                                              .database_id = id,
                                                              .durability = Durability::kFsync,
