@@ -189,7 +189,33 @@ TEST_F(DiskFullTest, WritesRefusedNothingAcknowledgedLostWritesResumeOnceSpaceIs
   // 1. Fill the disk through the server (one writer thread: the probe
   // below is then the first write to reach the stopped log).
   StartServer();
+  // A change stream of every table follows the writes (docs/streams.md): it
+  // must carry only durable transactions, and end, saying why, when the
+  // log stops.
+  auto watcher = Client::Connect({.port = server_->port()});
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+  auto stream = (*watcher)->OpenStream(rpc::Subscribe{.table = "*"});
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  std::vector<std::pair<uint64_t, Uuid>> streamed_users;  // lsn, id
+  std::string stream_ended;
+  std::thread reader([&] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+    while (!stream->finished() && std::chrono::steady_clock::now() < until) {
+      absl::StatusOr<Reply> r = stream->Next(std::chrono::milliseconds(500));
+      if (!r.ok()) continue;  // nothing yet
+      auto batch = rpc::DecodeEventBatch(r->response());
+      if (!batch.ok()) continue;  // the SubscribeResult
+      for (const rpc::StreamEvent& e : batch->events) {
+        if (e.table == "users") streamed_users.emplace_back(e.lsn, e.id);
+      }
+      if (!batch->ended.empty()) stream_ended = batch->ended;
+    }
+  });
   Write(/*round=*/0, /*seconds=*/120, /*payload=*/8000, /*threads=*/1);
+  reader.join();
+  EXPECT_NE(stream_ended.find("the WAL stopped"), std::string::npos) << stream_ended;
+  EXPECT_NE(stream_ended.find("No space left on device"), std::string::npos) << stream_ended;
+  EXPECT_FALSE(streamed_users.empty());
   ASSERT_GT(NewStops(), 0u) << "the log never stopped: the disk did not fill in 120 s";
   ExpectStopErrorsClear();
   std::cout << "disk_full: the first refusal: " << log_.stop_errors()[0] << "\n";
@@ -221,6 +247,16 @@ TEST_F(DiskFullTest, WritesRefusedNothingAcknowledgedLostWritesResumeOnceSpaceIs
   server_.reset();
   RecoverAndCheck("after the disk filled");
   ASSERT_FALSE(HasFailure());
+  {
+    // Every user the stream announced is in what recovery rebuilt.
+    Database recovered;
+    ASSERT_TRUE(
+        Recover(PosixFileIo(), {.data_dir = work_ + "/copy", .create = false}, recovered).ok());
+    for (const auto& [lsn, id] : streamed_users) {
+      EXPECT_NE(recovered.table(TableId::users).FindById(id), kNoRow)
+          << "LSN " << lsn << ": streamed user " << FormatUuid(id) << " is not durable";
+    }
+  }
 
   // 2. Restarted on the disk still full, checkpointing every second: it
   // recovers, serves what was acknowledged, refuses writes. Space is then
